@@ -1,0 +1,40 @@
+# Two commands matter: `make run` starts the app, `make test` runs the whole suite.
+# Both install what they need first (Debian packages, then a virtual environment).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test venv deps-run deps-test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[gui,media,test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+deps-run:
+	./scripts/install-debian-deps run
+
+deps-test:
+	./scripts/install-debian-deps test
+
+run: deps-run venv
+	$(VENV)/bin/softphone
+
+test: deps-test venv
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check softphone tests bench
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(PY) bench/parse.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

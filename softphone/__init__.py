@@ -1,0 +1,3 @@
+"""A desktop softphone for SIP and WebRTC."""
+
+__version__ = "0.1.0"

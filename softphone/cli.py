@@ -1,0 +1,178 @@
+"""softphone-cli: the headless engine for scripts, monitoring and tests.
+
+The options and the JSON event names are a stable interface: scripts rely on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .core.account import AccountConfig, AccountError
+from .core.engine import Engine
+from .core.events import EngineEvent
+from .core.secrets import get_password
+from .core.trace import TraceEntry
+from .sip.transaction import Timers
+from .transport.manager import TlsSettings
+from .transport.resolver import SipResolver
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="softphone-cli",
+        description="Headless SIP softphone engine.",
+        epilog="Passwords are read from the environment variable named by --password-env, "
+        "or from the OS keyring for a saved account; never from the command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--user", help="the account's SIP address, e.g. sip:alice@example.com")
+    parser.add_argument("--auth-user", help="user name for authentication, if not the address's user")
+    parser.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    parser.add_argument("--display-name", help="name shown to the people you call")
+    parser.add_argument("--transport", choices=["udp", "tcp", "tls", "ws", "wss"], default="udp")
+    parser.add_argument("--proxy", metavar="URI", help="outbound proxy, e.g. sip:proxy.example.com:5060")
+    parser.add_argument("--registrar", metavar="URI", help="registrar, if not the address's domain")
+    parser.add_argument("--expires", type=int, default=600, help="registration interval asked for (s)")
+    parser.add_argument("--listen", metavar="HOST:PORT", default="0.0.0.0:0", help="local UDP address")
+    parser.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    parser.add_argument("--sip-trace", action="store_true", help="print every SIP message to stderr")
+    parser.add_argument("--ca-file", help="extra CA certificates to trust for TLS")
+    parser.add_argument(
+        "--tls-no-verify",
+        action="store_true",
+        help="accept any TLS certificate (a self-signed test server); insecure",
+    )
+    parser.add_argument("--dns-server", metavar="IP:PORT", help="use this DNS server (RFC 3263 lookups)")
+    parser.add_argument("--t1", type=float, default=0.5, help="RFC 3261 timer T1 in seconds")
+    parser.add_argument("--keepalive", type=float, help="keep-alive interval in seconds")
+    parser.add_argument("--retry-max", type=float, default=60.0, help="longest wait between retries (s)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    reg = sub.add_parser("register", help="register and stay registered")
+    reg.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="then unregister and exit")
+    return parser
+
+
+def _split_hostport(text: str, default_port: int) -> tuple[str, int]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    else:
+        host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    return host, int(port) if port else default_port
+
+
+class Output:
+    """Events on stdout, as JSON lines or plain words; the trace on stderr."""
+
+    def __init__(self, json_mode: bool) -> None:
+        self.json_mode = json_mode
+
+    def event(self, event: EngineEvent) -> None:
+        if self.json_mode:
+            print(event.to_json(), flush=True)
+        elif event.name not in ("started", "stopped"):
+            print(event.describe(), flush=True)
+
+    def trace(self, entry: TraceEntry) -> None:
+        print(entry.format(), file=sys.stderr, flush=True)
+
+
+async def run_register(args: argparse.Namespace, config: AccountConfig, out: Output) -> int:
+    engine = _engine(args, out, config)
+    failed = asyncio.Event()
+    stop = asyncio.Event()
+
+    def watch(event: EngineEvent) -> None:
+        if event.name == "registration_failed" and event.fields.get("permanent"):
+            failed.set()
+
+    engine.subscribe(out.event)
+    engine.subscribe(watch)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.start()
+    engine.add_account(config)
+    await engine.register(config.id)
+    waiters = [asyncio.ensure_future(failed.wait()), asyncio.ensure_future(stop.wait())]
+    await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    await engine.stop()
+    return EXIT_FAILED if failed.is_set() else EXIT_OK
+
+
+def _engine(args: argparse.Namespace, out: Output, config: AccountConfig | None) -> Engine:
+    resolver = None
+    if args.dns_server:
+        resolver = SipResolver([_split_hostport(args.dns_server, 53)])
+    tls = TlsSettings(verify=not args.tls_no_verify, ca_file=args.ca_file)
+    return Engine(
+        listen=_split_hostport(args.listen, 0),
+        resolver=resolver,
+        timers=Timers(t1=args.t1, t2=max(4.0, args.t1 * 8), t4=5.0),
+        trace=out.trace if args.sip_trace else None,
+        tls=tls,
+    )
+
+
+def account_from_args(args: argparse.Namespace) -> AccountConfig:
+    if not args.user:
+        raise AccountError("--user is required for this command")
+    password: str | None = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            raise AccountError(f"environment variable {args.password_env} is not set")
+    else:
+        password = get_password(args.user)
+    return AccountConfig(
+        aor=args.user,
+        auth_user=args.auth_user,
+        password=password,
+        display_name=args.display_name,
+        transport=args.transport,
+        proxy=args.proxy,
+        registrar=args.registrar,
+        expires=args.expires,
+        tls_verify=not args.tls_no_verify,
+        ca_file=args.ca_file,
+        keepalive_interval=args.keepalive,
+        retry_max=args.retry_max,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    out = Output(args.json)
+    try:
+        config = account_from_args(args)
+    except AccountError as exc:
+        print(f"softphone-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "register":
+        return asyncio.run(run_register(args, config, out))
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

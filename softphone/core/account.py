@@ -1,0 +1,85 @@
+"""Account settings: who the user is at a provider, and how to reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..sip.errors import ParseError
+from ..sip.uri import SipUri, parse_sip_uri
+
+TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss")
+
+
+class AccountError(ValueError):
+    """An account setting that cannot work, with a message for the user."""
+
+
+@dataclass
+class AccountConfig:
+    """One SIP account. The password is never stored here on disk: see ``secrets``."""
+
+    aor: str
+    auth_user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    display_name: str | None = None
+    transport: str = "udp"
+    proxy: str | None = None
+    registrar: str | None = None
+    expires: int = 600
+    register: bool = True
+    tls_verify: bool = True
+    ca_file: str | None = None
+    allow_direct_calls: bool = False
+    keepalive_interval: float | None = None  # seconds; None picks per transport
+    retry_base: float = 1.0  # first retry after a failure, doubled each time (RFC 5626 §4.5)
+    retry_max: float = 60.0
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.aor.lower().startswith(("sip:", "sips:")):
+            self.aor = "sip:" + self.aor
+        try:
+            uri = parse_sip_uri(self.aor)
+        except ParseError as exc:
+            raise AccountError(f"not a SIP address: {self.aor} ({exc.reason})") from None
+        if uri.user is None:
+            raise AccountError(f"the SIP address {self.aor} has no user part")
+        self.transport = self.transport.lower()
+        if self.transport not in TRANSPORTS:
+            raise AccountError(f"unknown transport {self.transport!r}; use one of {', '.join(TRANSPORTS)}")
+        if uri.secure and self.transport not in ("tls", "wss"):
+            self.transport = "tls"  # sips: requires TLS on every hop (RFC 3261 §26.2.2)
+        if self.expires < 0:
+            raise AccountError("registration interval must be positive")
+        if self.proxy is not None and not self.proxy.lower().startswith(("sip:", "sips:")):
+            self.proxy = "sip:" + self.proxy
+
+    @property
+    def uri(self) -> SipUri:
+        return parse_sip_uri(self.aor)
+
+    @property
+    def id(self) -> str:
+        return self.name or self.uri.aor
+
+    @property
+    def username(self) -> str:
+        return self.auth_user or (self.uri.user or "")
+
+    @property
+    def registrar_uri(self) -> SipUri:
+        if self.registrar:
+            text = self.registrar if ":" in self.registrar.split("@")[0] else "sip:" + self.registrar
+            return parse_sip_uri(text)
+        uri = self.uri
+        return SipUri(host=uri.host, port=uri.port, scheme=uri.scheme)
+
+    @property
+    def proxy_uri(self) -> SipUri | None:
+        return parse_sip_uri(self.proxy) if self.proxy else None
+
+    def keepalive(self) -> float:
+        if self.keepalive_interval is not None:
+            return self.keepalive_interval
+        # UDP NAT bindings often expire after 30 s; streams live longer (RFC 5626 §4.4.1).
+        return 25.0 if self.transport == "udp" else 60.0

@@ -1,0 +1,1 @@
+"""Real third-party SIP peers (Kamailio, SIPp scenarios) used by interop tests."""
