@@ -89,9 +89,7 @@ class Engine:
                 log.warning(
                     "%s: TLS certificate checks are OFF; anyone on the path can read the calls", config.id
                 )
-                self.emit(
-                    EngineEvent("warning", config.id, {"message": "TLS certificate checks are off"})
-                )
+                self.emit(EngineEvent("warning", config.id, {"message": "TLS certificate checks are off"}))
         registration = Registration(config, self.stack, self.resolver, self.emit)
         self.registrations[config.id] = registration
         return registration
@@ -119,9 +117,7 @@ class Engine:
                     ("Supported", ", ".join(sorted(self.policy.extensions)) or "path"),
                 ]
             )
-            self.stack.respond(
-                incoming.transaction, make_response(request, 200, to_tag=tag, headers=headers)
-            )
+            self.stack.respond(incoming.transaction, make_response(request, 200, to_tag=tag, headers=headers))
             return
         self.stack.respond(incoming.transaction, make_response(request, 501, to_tag=tag))
 
@@ -135,9 +131,7 @@ class Engine:
                 dest: Destination | None = reg.dest
                 if dest is None:
                     continue
-                source = await asyncio.get_running_loop().run_in_executor(
-                    None, _route_source, dest.address
-                )
+                source = await asyncio.get_running_loop().run_in_executor(None, _route_source, dest.address)
                 previous = seen.get(reg.account)
                 seen[reg.account] = source
                 if previous is not None and previous != source:

@@ -115,7 +115,7 @@ class Registration:
                 return
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=outcome.delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _attempt(self) -> _Outcome:
@@ -140,9 +140,7 @@ class Registration:
             response = await self.stack.request(request, dest, prepared=True)
             status = response.status
             if status in (401, 407):
-                values = response.headers.lines(
-                    "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-                )
+                values = response.headers.lines("WWW-Authenticate" if status == 401 else "Proxy-Authenticate")
                 if not self.digest.on_challenge(status, values):
                     return self._fatal(status, _auth_failure(status, self.digest.failed_realm))
                 continue
@@ -259,7 +257,7 @@ class Registration:
         self._set_state("unregistering")
         try:
             await asyncio.wait_for(self._unregister_rounds(), UNREGISTER_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.info("%s: no answer to un-REGISTER", self.account)
         self.state = "unregistered"
         self.emit(EngineEvent("unregistered", self.account, {}))

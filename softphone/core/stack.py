@@ -77,6 +77,7 @@ class SipStack:
         self._trace = trace
         self._waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
         self._request_waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
+        self._transactions: dict[int, ClientTransaction] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -132,12 +133,11 @@ class SipStack:
                 await self.prepare(request, dest)
             except TransportError as exc:
                 return _local_response(request, 503, str(exc))
-        transaction, events = self.layer.send_request(
-            request, dest, reliable=dest.reliable, now=self.now
-        )
+        transaction, events = self.layer.send_request(request, dest, reliable=dest.reliable, now=self.now)
         queue: asyncio.Queue[Response | Exception] = asyncio.Queue()
         self._waiters[id(transaction)] = queue
         self._request_waiters[id(request)] = queue
+        self._transactions[id(request)] = transaction
         try:
             self._process(events)
             while True:
@@ -154,11 +154,13 @@ class SipStack:
         finally:
             self._waiters.pop(id(transaction), None)
             self._request_waiters.pop(id(request), None)
+            self._transactions.pop(id(request), None)
             self._arm_timer()
 
-    async def send_stateless(self, request: Request, dest: Destination) -> None:
-        """Send without a transaction (the ACK for a 2xx, RFC 3261 §13.2.2.4)."""
-        await self.transport.send(request.serialize(), dest)
+    async def send_ack(self, ack: Request, dest: Destination) -> None:
+        """Send an ACK for a 2xx: no transaction (RFC 3261 §13.2.2.4)."""
+        await self.prepare(ack, dest)
+        self._process(self.layer.send_ack(ack, dest))
 
     # -- server side --
     def respond(self, transaction: ServerTransaction, response: Response) -> None:
@@ -180,9 +182,7 @@ class SipStack:
             return
         if isinstance(result, Request):
             _stamp_via(result, source)
-        self._process(
-            self.layer.receive(result, source, reliable=source.transport != "udp", now=self.now)
-        )
+        self._process(self.layer.receive(result, source, reliable=source.transport != "udp", now=self.now))
 
     def _process(self, events: list[Event]) -> None:
         for event in events:
@@ -237,6 +237,9 @@ class SipStack:
             queue = self._request_waiters.get(id(message))
             if queue is not None:
                 queue.put_nowait(exc)
+            transaction = self._transactions.get(id(message))
+            if transaction is not None:
+                self._process(self.layer.transport_error(transaction, now=self.now))
         except OSError as exc:
             log.info("sending %s to %s failed: %s", message.method, dest, exc)
 

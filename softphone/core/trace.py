@@ -9,9 +9,7 @@ from dataclasses import dataclass
 
 from ..sip.auth import redact
 
-_AUTH_LINE = re.compile(
-    rb"^((?:Proxy-)?Authorization[ \t]*:[ \t]*)(.*?)(\r?)$", re.IGNORECASE | re.MULTILINE
-)
+_AUTH_LINE = re.compile(rb"^((?:Proxy-)?Authorization[ \t]*:[ \t]*)(.*?)(\r?)$", re.IGNORECASE | re.MULTILINE)
 
 
 def redact_message(data: bytes) -> str:

@@ -24,7 +24,7 @@ class Address:
 
     uri: Uri
     display_name: str | None = None
-    params: dict[str, str | None] = field(default_factory=dict)
+    params: dict[str, str | None] = field(default_factory=dict, hash=False)
 
     @property
     def tag(self) -> str | None:

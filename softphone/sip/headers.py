@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -171,6 +172,11 @@ class Headers:
         key = canonical_name(name).lower()
         return any(n.lower() == key for n, _ in self._items)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self._items == other._items
+
+    __hash__ = None  # type: ignore[assignment]
+
     def copy(self) -> Headers:
         return Headers(self._items)
 
@@ -238,7 +244,7 @@ class Via:
     transport: str
     host: str
     port: int | None = None
-    params: dict[str, str | None] = field(default_factory=dict)
+    params: dict[str, str | None] = field(default_factory=dict, hash=False)
     protocol: str = "SIP/2.0"
 
     @property
@@ -310,8 +316,8 @@ LIMIT_CSEQ = 2**32 - 1  # ... and §20.16 says a value must fit in 32 bits.
 
 
 def parse_cseq(text: str) -> CSeq:
-    number, _, method = text.strip(WSP).partition(" ")
-    method = method.strip(WSP)
+    parts = re.split(r"[ \t]+", text.strip(WSP), maxsplit=1)
+    number, method = (parts + [""])[:2]
     if not number.isdigit() or not method:
         raise ParseError("bad CSeq header")
     value = int(number)

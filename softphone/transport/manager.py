@@ -292,7 +292,7 @@ class TransportManager:
                 f"TLS certificate of {server_hostname} is not trusted ({exc.verify_message})",
                 certificate=True,
             ) from exc
-        except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
             raise TransportError(f"cannot connect to {dest}: {exc or 'timed out'}") from exc
         return conn
 

@@ -18,11 +18,16 @@ pytestmark = pytest.mark.interop
 def account_args(k: KamailioServer, transport: str, user: str = "alice", *extra: str) -> list[str]:
     port = {"udp": k.udp_port, "tcp": k.tcp_port, "tls": k.tls_port}[transport]
     args = [
-        "--user", f"sip:{user}@{k.domain}",
-        "--password-env", "SOFTPHONE_TEST_PASSWORD",
-        "--transport", transport,
-        "--proxy", f"sip:{k.host}:{port};transport={transport}",
-        "--listen", "127.0.0.1:0",
+        "--user",
+        f"sip:{user}@{k.domain}",
+        "--password-env",
+        "SOFTPHONE_TEST_PASSWORD",
+        "--transport",
+        transport,
+        "--proxy",
+        f"sip:{k.host}:{port};transport={transport}",
+        "--listen",
+        "127.0.0.1:0",
     ]
     if transport == "tls":
         args += ["--ca-file", str(k.ca_file)]
@@ -87,8 +92,9 @@ def test_wrong_password_fails_for_good_without_retry_storm(kamailio: KamailioSer
 
 def test_trace_redacts_credentials(kamailio: KamailioServer) -> None:
     """Authorization values never reach the trace in clear."""
-    with CliProcess(*account_args(kamailio, "udp"), "--sip-trace", "register", "--for", "0.5",
-                    password="alice-secret") as cli:
+    with CliProcess(
+        *account_args(kamailio, "udp"), "--sip-trace", "register", "--for", "0.5", password="alice-secret"
+    ) as cli:
         assert cli.wait(timeout=20) == 0
         trace = cli.stderr
     auth_lines = [line for line in trace.splitlines() if line.startswith("Authorization:")]

@@ -71,13 +71,17 @@ class CliProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {name!r} event within {timeout} s; got {self.events}\n{self.stderr[-3000:]}")
+                raise AssertionError(
+                    f"no {name!r} event within {timeout} s; got {self.events}\n{self.stderr[-3000:]}"
+                )
             try:
                 event = self._queue.get(timeout=remaining)
             except queue.Empty:
                 continue
             if event is None:
-                raise AssertionError(f"exited ({self.proc.poll()}) before {name!r}; got {self.events}\n{self.stderr[-3000:]}")
+                raise AssertionError(
+                    f"exited ({self.proc.poll()}) before {name!r}; got {self.events}\n{self.stderr[-3000:]}"
+                )
             if event.get("event") == name and all(event.get(k) == v for k, v in fields.items()):
                 return event
 

@@ -47,7 +47,7 @@ def test_header_names_are_case_insensitive() -> None:
 
 
 def test_compact_forms_expand() -> None:
-    """RFC 3261 §7.3.3: i, f, t, v, m, l, c are Call-ID, From, To, Via, Contact, Content-Length, Content-Type."""
+    """RFC 3261 §7.3.3: compact forms i, f, t, v, m, l and c expand to their full names."""
     data = (
         b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nf: <sip:x@y>;tag=1\r\n"
         b"t: <sip:a@b>\r\ni: abc\r\nCSeq: 1 OPTIONS\r\nm: <sip:x@h>\r\nl: 0\r\n\r\n"

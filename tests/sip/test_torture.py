@@ -16,7 +16,8 @@ from softphone.sip.inspect import UasPolicy, inspect_request
 from softphone.sip.message import Request, Response
 
 DATA = Path(__file__).parent / "data" / "rfc4475"
-MANIFEST = {row["filename"]: row for row in csv.DictReader(open(DATA / "manifest.tsv"), delimiter="\t")}
+with open(DATA / "manifest.tsv", encoding="utf-8") as _manifest:
+    MANIFEST = {row["filename"]: row for row in csv.DictReader(_manifest, delimiter="\t")}
 
 # What a user agent (not a proxy, not a registrar) that serves INVITE, OPTIONS, BYE ...
 # answers to each message: a status code, "drop", or "accept" (handed to the application).
