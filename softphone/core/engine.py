@@ -7,14 +7,20 @@ import logging
 import secrets
 from collections.abc import Callable
 
+from ..sip.address import Address
+from ..sip.dialog import dialog_id_of_request, dialog_id_of_response
+from ..sip.errors import ParseError
 from ..sip.headers import Headers
 from ..sip.inspect import UasPolicy, inspect_request
-from ..sip.message import make_response
+from ..sip.message import Request, Response, make_response
+from ..sip.uri import SipUri, parse_uri
 from ..sip.transaction import Timers
 from ..transport.base import Destination
 from ..transport.manager import TlsSettings, _route_source
 from ..transport.resolver import SipResolver
+from ..transport.base import Source
 from .account import AccountConfig
+from .call import Call, CallHooks, CallMedia
 from .events import EngineEvent, EventSink
 from .registration import Registration
 from .stack import IncomingRequest, SipStack
@@ -39,13 +45,25 @@ class Engine:
         timers: Timers | None = None,
         trace: TraceSink | None = None,
         tls: TlsSettings | None = None,
+        media_factory: Callable[[], CallMedia] | None = None,
     ) -> None:
         self.listen = listen
         self.resolver = resolver or SipResolver()
         self.stack = SipStack(timers=timers, tls=tls, trace=trace)
         self.stack.on_request = self._on_request
+        self.stack.on_cancel = self._on_cancel
+        self.stack.on_ack = self._on_ack
+        self.stack.on_late_response = self._on_late_response
         self.registrations: dict[str, Registration] = {}
-        self.policy = UasPolicy(methods=frozenset({"OPTIONS"}))
+        self.media_factory = media_factory
+        methods = {"OPTIONS"}
+        if media_factory is not None:
+            methods |= {"INVITE", "BYE", "INFO", "UPDATE"}
+        self.policy = UasPolicy(methods=frozenset(methods), extensions=frozenset({"replaces"}))
+        self.calls: dict[str, Call] = {}
+        self._dialogs: dict[tuple[str, str, str], Call] = {}
+        self.auto_answer = False
+        self.do_not_disturb = False
         self._subscribers: list[EventSink] = []
         self._monitor: asyncio.Task[None] | None = None
         self.local: tuple[str, int] | None = None
@@ -72,6 +90,7 @@ class Engine:
         """Un-REGISTER every account, then close the sockets."""
         if self._monitor is not None:
             self._monitor.cancel()
+        await asyncio.gather(*(call.hangup() for call in list(self.calls.values())), return_exceptions=True)
         await asyncio.gather(
             *(reg.stop(unregister=True) for reg in self.registrations.values()),
             return_exceptions=True,
@@ -101,10 +120,106 @@ class Engine:
         registration = self.registrations.pop(account_id)
         await registration.stop(unregister=True)
 
+    # -- calls --
+    def _hooks(self) -> CallHooks:
+        return CallHooks(self.stack, self.resolver, self.emit, self._register_dialog, self._call_ended)
+
+    async def call(self, uri: str, account_id: str | None = None) -> Call:
+        """Place a call; returns at once, the call reports its progress as events."""
+        if self.media_factory is None:
+            raise RuntimeError("this engine has no media")
+        account = self.registrations[account_id].config if account_id else None
+        if account is None and self.registrations and account_id is None:
+            account = next(iter(self.registrations.values())).config
+        target = _target_uri(uri, account)
+        call = Call(self._hooks(), self.media_factory(), "outgoing", Address(target), account)
+        self.calls[call.id] = call
+        asyncio.ensure_future(call.dial(target, self.listen[0]))
+        return call
+
+    def _register_dialog(self, call: Call) -> None:
+        if call.dialog is not None:
+            self._dialogs[call.dialog.id] = call
+
+    def _call_ended(self, call: Call) -> None:
+        self.calls.pop(call.id, None)
+        if call.dialog is not None:
+            self._dialogs.pop(call.dialog.id, None)
+
+    def _find_call(self, request: Request) -> Call | None:
+        try:
+            call_id, to_tag, from_tag = dialog_id_of_request(request)
+        except ParseError:
+            return None
+        return self._dialogs.get((call_id, to_tag, from_tag))
+
+    def _on_cancel(self, incoming: IncomingRequest) -> None:
+        for call in list(self.calls.values()):
+            if call._server_invite is not None and call._server_invite.transaction is incoming.transaction:
+                call.on_cancel()
+
+    def _on_ack(self, request: Request, source: Source) -> None:
+        call = self._find_call(request)
+        if call is not None:
+            call.on_ack(request)
+
+    def _on_late_response(self, response: Response) -> None:
+        try:
+            key = dialog_id_of_response(response)
+        except ParseError:
+            return
+        call = self._dialogs.get(key)
+        if call is not None:
+            call.on_late_2xx(response)
+
+    def _account_for(self, source: Source) -> tuple[bool, AccountConfig | None]:
+        """Did this request come through an account's proxy? (direct calls are opt-in)."""
+        for reg in self.registrations.values():
+            if reg.dest is not None and reg.dest.address == source.address and reg.dest.port == source.port:
+                return True, reg.config
+        for reg in self.registrations.values():
+            if reg.config.allow_direct_calls:
+                return True, reg.config
+        return not self.registrations, None
+
+    def _on_invite(self, incoming: IncomingRequest, tag: str) -> None:
+        request = incoming.request
+        allowed, account = self._account_for(incoming.source)
+        if not allowed:
+            log.info("refused a direct INVITE from %s", incoming.source)
+            self.stack.respond(
+                incoming.transaction, make_response(request, 403, "Direct calls not allowed", to_tag=tag)
+            )
+            self.emit(EngineEvent("refused", None, {"from": str(incoming.source), "reason": "direct call"}))
+            return
+        if self.do_not_disturb:
+            self.stack.respond(incoming.transaction, make_response(request, 486, "Do Not Disturb", to_tag=tag))
+            return
+        assert self.media_factory is not None
+        try:
+            remote = request.from_
+        except ParseError:
+            self.stack.respond(incoming.transaction, make_response(request, 400, to_tag=tag))
+            return
+        call = Call(self._hooks(), self.media_factory(), "incoming", remote, account)
+        self.calls[call.id] = call
+        asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer, local_host=self.listen[0]))
+
     # -- requests nobody else serves --
     def _on_request(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         tag = secrets.token_hex(6)
+        try:
+            has_tag = request.to.tag is not None
+        except ParseError:
+            has_tag = False
+        if has_tag and request.method != "ACK":
+            call = self._find_call(request)
+            if call is not None:
+                call.on_request(incoming)
+            else:
+                self.stack.respond(incoming.transaction, make_response(request, 481))
+            return
         rejection = inspect_request(request, self.policy, to_tag=tag)
         if rejection is not None:
             self.stack.respond(incoming.transaction, rejection)
@@ -118,6 +233,9 @@ class Engine:
                 ]
             )
             self.stack.respond(incoming.transaction, make_response(request, 200, to_tag=tag, headers=headers))
+            return
+        if request.method == "INVITE" and self.media_factory is not None:
+            self._on_invite(incoming, tag)
             return
         self.stack.respond(incoming.transaction, make_response(request, 501, to_tag=tag))
 
@@ -139,3 +257,20 @@ class Engine:
                     reg.network_changed()
                 elif reg.state == "failed" and previous is None:
                     pass
+
+
+def _target_uri(text: str, account: AccountConfig | None) -> SipUri:
+    """A dialled string as a URI: a full SIP URI, user@host, or a number at the account's domain."""
+    text = text.strip()
+    if not text.lower().startswith(("sip:", "sips:", "tel:")):
+        if "@" in text or account is None:
+            text = "sip:" + text
+        else:
+            text = f"sip:{text}@{account.uri.hostport}"
+    uri = parse_uri(text)
+    if not isinstance(uri, SipUri):
+        if account is None:
+            raise ValueError(f"cannot call {text} without an account")
+        number = str(uri).split(":", 1)[1].split(";")[0]
+        return SipUri(host=account.uri.host, port=account.uri.port, user=number, params={"user": "phone"})
+    return uri

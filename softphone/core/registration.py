@@ -27,6 +27,9 @@ PONG_TIMEOUT = 10.0
 MAX_AUTH_ROUNDS = 3
 # Failures worth retrying: the server or the path is in trouble, not the account.
 TRANSIENT = frozenset({408, 480, 500, 502, 503, 504, 580})
+# Failures after which the next server of the resolved list is tried at once (RFC 3263 §4.3):
+# a timeout or transport error (both reported as a local 408/503) or a 503 from the server.
+FAILOVER = frozenset({408, 503})
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Registration:
         self.cseq = 0
         self.digest = DigestClient(config.username, config.password or "")
         self.dest: Destination | None = None
+        self._fallbacks: list[Destination] = []  # the rest of the last resolution, in order
         self.contact: SipUri | None = None
         self.public: tuple[str, int] | None = None  # what the registrar saw (RFC 3581)
         self.expires = 0
@@ -87,6 +91,7 @@ class Registration:
 
     def network_changed(self) -> None:
         self.dest = None
+        self._fallbacks = []
         self.public = None
         self.refresh_now()
 
@@ -125,7 +130,9 @@ class Registration:
         self.digest.reset()
         expires = self.config.expires
         response: Response | None = None
-        for _ in range(MAX_AUTH_ROUNDS + 2):
+        rounds = 0
+        while rounds < MAX_AUTH_ROUNDS + 2:
+            rounds += 1
             try:
                 dest = await self._destination()
             except ResolutionError as exc:
@@ -136,9 +143,15 @@ class Registration:
                 self.dest = None
                 if exc.certificate:
                     return self._fatal(0, str(exc))  # needs the user: trust it or fix the server
+                if self._fail_over(dest, str(exc)):
+                    rounds -= 1  # a new server: its challenges count afresh
+                    continue
                 return self._transient(503, str(exc))
             response = await self.stack.request(request, dest, prepared=True)
             status = response.status
+            if status in FAILOVER and self._fail_over(dest, f"{status} {response.reason}"):
+                rounds -= 1
+                continue
             if status in (401, 407):
                 values = response.headers.lines("WWW-Authenticate" if status == 401 else "Proxy-Authenticate")
                 if not self.digest.on_challenge(status, values):
@@ -156,7 +169,8 @@ class Registration:
                     return outcome
                 continue  # the public address changed: register the new Contact now
             if status in TRANSIENT:
-                self.dest = None  # try the next server from a fresh resolution
+                self.dest = None  # after the back-off, start again from a fresh resolution
+                self._fallbacks = []
                 return self._transient(status, response.reason, _retry_after(response))
             return self._fatal(status, response.reason or "rejected")
         return self._fatal(response.status if response else 0, "too many authentication rounds")
@@ -210,6 +224,15 @@ class Registration:
         )
         return _Outcome("fatal")
 
+    def _fail_over(self, failed: Destination, why: str) -> bool:
+        """Move on to the next target of the last resolution, if there is one (RFC 3263 §4.3)."""
+        if not self._fallbacks:
+            return False
+        self.dest = self._fallbacks.pop(0)
+        log.info("%s: %s failed (%s); trying %s", self.account, failed, why, self.dest)
+        self.digest.reset()  # the next server challenges afresh
+        return True
+
     # -- building requests --
     async def _destination(self) -> Destination:
         if self.dest is not None:
@@ -221,8 +244,8 @@ class Registration:
         )
         # Prefer the account's transport when the resolver offers several.
         targets.sort(key=lambda t: t.transport != self.config.transport)
-        target = targets[0]
-        self.dest = Destination(target.transport, target.address, target.port, target.host)
+        destinations = [Destination(t.transport, t.address, t.port, t.host) for t in targets]
+        self.dest, self._fallbacks = destinations[0], destinations[1:]
         return self.dest
 
     async def _build(self, dest: Destination, expires: int) -> Request:

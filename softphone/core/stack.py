@@ -84,6 +84,7 @@ class SipStack:
         self.on_request: RequestHandler | None = None
         self.on_cancel: CancelHandler | None = None
         self.on_ack: AckHandler | None = None
+        self.on_late_response: Callable[[Response], None] | None = None
         self.lost_handlers: list[LostHandler] = []
         self.rejected = 0
         self.dropped = 0
@@ -215,6 +216,18 @@ class SipStack:
         queue = self._waiters.get(id(transaction))
         if queue is not None:
             queue.put_nowait(item)
+        elif isinstance(item, Response) and self.on_late_response is not None:
+            # A 2xx retransmitted after the transaction returned (RFC 6026 Accepted state):
+            # the dialog layer must send its ACK again.
+            self.on_late_response(item)
+
+    def cancel(self, request: Request) -> None:
+        """CANCEL a pending INVITE (RFC 3261 §9.1); sent once a provisional has arrived."""
+        transaction = self._transactions.get(id(request))
+        if transaction is None:
+            return
+        _, events = self.layer.cancel_request(transaction, now=self.now)
+        self._process(events)
 
     def _send(self, event: Send) -> None:
         message = event.message

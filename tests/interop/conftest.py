@@ -267,3 +267,53 @@ def sipp(tmp_path: Path) -> SippRunner:
     d = tmp_path / "sipp"
     d.mkdir()
     return SippRunner(d)
+
+
+# ------------------------------------------------------------------ baresip
+# (appended block: baresip peer + speech sample fixtures; see
+# tests/peers/baresip.py and tests/peers/audio.py)
+
+from tests.peers.audio import audio_tools_available, speech_wav  # noqa: E402
+from tests.peers.baresip import BaresipFactory, baresip_available  # noqa: E402
+
+
+@pytest.fixture
+def make_baresip(tmp_path: Path) -> Iterator[BaresipFactory]:
+    """Factory for started baresip peers, e.g.
+    ``make_baresip(user="alice", registrar=kamailio, play_wav=wav, codecs=["PCMU"])``;
+    work dirs (config, log, rec/dump-*.wav) under ``tmp_path/baresip``; all
+    stopped at teardown.  Skips when baresip is not installed."""
+    if not baresip_available():
+        pytest.skip("baresip not installed (apt-get install baresip-core)")
+    factory = BaresipFactory(tmp_path / "baresip")
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def speech_8k() -> Path:
+    """60 s of looped speech (Harvard sentences, espeak-ng), mono 16-bit 8 kHz WAV (cached)."""
+    if not audio_tools_available():
+        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    return speech_wav(rate=8000, seconds=60)
+
+
+@pytest.fixture(scope="session")
+def speech_16k() -> Path:
+    """Like ``speech_8k`` at 16 kHz (G.722 / wide-band tests)."""
+    if not audio_tools_available():
+        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    return speech_wav(rate=16000, seconds=60)
+
+
+@pytest.fixture(scope="session")
+def speech_48k() -> Path:
+    """Like ``speech_8k`` at 48 kHz (Opus tests)."""
+    if not audio_tools_available():
+        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    return speech_wav(rate=48000, seconds=60)
+
+
+# ------------------------------------------------------------ end of baresip

@@ -498,4 +498,3 @@ class SippUas:
     def __repr__(self) -> str:
         state = f"{self.address}:{self.port}" if self.running else f"stopped rc={self.returncode}"
         return f"<SippUas {self.name} {state}>"
-

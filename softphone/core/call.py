@@ -1,0 +1,498 @@
+"""One call: INVITE sessions from either side (RFC 3261 §13-15), hold (RFC 3264 §8.4), DTMF."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..sip.address import Address
+from ..sip.auth import DigestClient
+from ..sip.dialog import Dialog, new_tag
+from ..sip.headers import Headers
+from ..sip.message import Request, Response, make_response
+from ..sip.uri import SipUri
+from ..transport.base import Destination, Source, TransportError
+from ..transport.resolver import ResolutionError, SipResolver
+from .account import AccountConfig
+from .events import EngineEvent, EventSink
+from .routing import next_hop, resolve_uri
+from .stack import IncomingRequest, SipStack
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE"
+SUPPORTED = "replaces"
+
+
+class MediaNegotiationError(Exception):
+    """The offer or answer cannot be used: 488 with a Warning (RFC 3261 §21.4.26)."""
+
+    def __init__(self, warning: str, status: int = 488) -> None:
+        super().__init__(warning)
+        self.warning = warning
+        self.status = status
+
+
+class CallMedia(Protocol):
+    """What a call needs from its media (softphone.media.session implements it)."""
+
+    remote_held: bool
+    on_dtmf: Callable[[str], None] | None
+    on_timeout: Callable[[], None] | None
+
+    async def open(self, local_host: str) -> None: ...
+    def offer(self) -> bytes: ...
+    def answer(self, offer: bytes) -> bytes: ...
+    def accept(self, answer: bytes) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def set_hold(self, on: bool) -> None: ...
+    def send_dtmf(self, digits: str) -> bool: ...
+    def info(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class CallHooks:
+    """What a call needs from the engine."""
+
+    stack: SipStack
+    resolver: SipResolver
+    emit: EventSink
+    on_dialog: Callable[[Call], None]
+    on_end: Callable[[Call], None]
+
+
+@dataclass
+class Call:
+    """A call, incoming or outgoing; state changes go out as engine events."""
+
+    hooks: CallHooks
+    media: CallMedia
+    direction: str  # "outgoing" | "incoming"
+    remote: Address
+    account: AccountConfig | None = None
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
+    state: str = "new"
+    dialog: Dialog | None = None
+    end_reason: str | None = None
+    end_status: int | None = None
+    answered_at: float | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    local_hold: bool = False
+    # outgoing
+    _invite: Request | None = None
+    _cancelled: bool = False
+    _dest: Destination | None = None
+    # incoming
+    _server_invite: IncomingRequest | None = None
+    _to_tag: str = field(default_factory=new_tag)
+    _ok: Response | None = None
+    _answer_sdp: bytes = b""
+    _acked: asyncio.Event = field(default_factory=asyncio.Event)
+    _reinvite_pending: bool = False
+    _ended: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    # -- events --
+    def _emit(self, name: str, **fields: Any) -> None:
+        account = self.account.id if self.account else None
+        self.hooks.emit(EngineEvent(name, account, {"call": self.id, **fields}))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "ended"
+
+    async def wait_ended(self) -> None:
+        await self._ended.wait()
+
+    @property
+    def duration(self) -> float:
+        return 0.0 if self.answered_at is None else time.monotonic() - self.answered_at
+
+    # -- outgoing --
+    async def dial(self, target: SipUri, local_host: str) -> None:
+        stack = self.hooks.stack
+        self.state = "calling"
+        try:
+            proxy = self.account.proxy_uri if self.account else None
+            transport = self.account.transport if self.account else (target.transport or "udp")
+            self._dest = await resolve_uri(self.hooks.resolver, next_hop([], target, proxy), transport)
+            host, _ = await stack.transport.local_address(self._dest)
+            await self.media.open(host)
+            offer = self.media.offer()
+        except (ResolutionError, TransportError, OSError) as exc:
+            await self._end(f"cannot reach {target}: {exc}", 503)
+            return
+        request = await self._build_invite(target, offer)
+        digest = DigestClient(self.account.username, self.account.password or "") if self.account else None
+        self._emit("calling", to=str(target))
+        for _ in range(4):
+            self._invite = request
+            response = await stack.request(request, self._dest, on_provisional=self._on_provisional, prepared=True)
+            if response.status in (401, 407) and digest is not None and not self._cancelled:
+                name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+                if digest.on_challenge(response.status, response.headers.lines(name)):
+                    request = await self._build_invite(target, offer, cseq=request.cseq.number + 1, request=request)
+                    for header, value in digest.authorization_headers("INVITE", str(request.uri)):
+                        request.headers.add(header, value)
+                    continue
+            break
+        if 200 <= response.status < 300:
+            await self._on_answered(request, response)
+        elif self._cancelled:
+            await self._end("cancelled", response.status)
+        else:
+            await self._end(f"{response.status} {response.reason}".strip(), response.status)
+
+    async def _build_invite(
+        self, target: SipUri, offer: bytes, *, cseq: int = 1, request: Request | None = None
+    ) -> Request:
+        assert self._dest is not None
+        stack = self.hooks.stack
+        host, port = await stack.transport.local_address(self._dest)
+        headers = Headers()
+        if request is not None:
+            for name in ("From", "To", "Call-ID"):
+                headers.add(name, request.headers.get(name) or "")
+        else:
+            me = self.account.uri if self.account else SipUri(host=host, user="softphone")
+            display = self.account.display_name if self.account else None
+            headers.add("From", f"{Address(me, display)};tag={new_tag()}")
+            headers.add("To", str(Address(target)))
+            headers.add("Call-ID", f"{secrets.token_hex(12)}@softphone")
+        if self.account and self.account.proxy_uri is not None:
+            headers.add("Route", f"<{self.account.proxy_uri.with_params(lr=None)}>")
+        headers.add("CSeq", f"{cseq} INVITE")
+        headers.add("Contact", f"<{self._contact(host, port)}>")
+        headers.add("Allow", ALLOW)
+        headers.add("Supported", SUPPORTED)
+        headers.add("Content-Type", "application/sdp")
+        invite = Request("INVITE", target, headers, offer)
+        await stack.prepare(invite, self._dest)
+        return invite
+
+    def _contact(self, host: str, port: int) -> SipUri:
+        user = self.account.uri.user if self.account else "softphone"
+        params: dict[str, str | None] = {}
+        if self._dest is not None and self._dest.transport != "udp":
+            params["transport"] = self._dest.transport
+        return SipUri(host=host, port=port, user=user, params=params)
+
+    def _on_provisional(self, response: Response) -> None:
+        if response.status == 100:
+            return
+        if self._cancelled and self._invite is not None:
+            self.hooks.stack.cancel(self._invite)
+        if response.body and response.content_type == "application/sdp" and self.state != "early":
+            try:
+                self.media.accept(response.body)
+            except MediaNegotiationError as exc:
+                log.info("unusable early media answer: %s", exc)
+            else:
+                self.state = "early"
+                self._spawn(self.media.start())
+                self._emit("early_media", status=response.status)
+                return
+        if self.state == "calling":
+            self.state = "ringing"
+            self._emit("ringing", status=response.status)
+
+    async def _on_answered(self, invite: Request, response: Response) -> None:
+        try:
+            self.dialog = Dialog.from_uac(invite, response)
+        except Exception as exc:  # no Contact, bad tags: cannot run a dialog
+            log.warning("cannot create dialog: %s", exc)
+            await self._end("bad answer from peer", 502)
+            return
+        self.hooks.on_dialog(self)
+        await self._send_ack()
+        try:
+            self.media.accept(response.body)
+        except MediaNegotiationError as exc:
+            await self._end(f"unusable answer: {exc.warning}", 488, send_bye=True)
+            return
+        self._connected()
+        await self.media.start()
+
+    async def _send_ack(self) -> None:
+        assert self.dialog is not None and self._invite is not None
+        ack = self.dialog.create_ack(self._invite.cseq.number)
+        await self.hooks.stack.send_ack(ack, await self._dialog_dest())
+
+    def on_late_2xx(self, response: Response) -> None:
+        """A retransmitted 2xx: our ACK got lost (RFC 3261 §13.2.2.4)."""
+        if self.dialog is not None and response.cseq.method == "INVITE":
+            self._spawn(self._send_ack())
+
+    async def _dialog_dest(self) -> Destination:
+        assert self.dialog is not None
+        hop = next_hop(self.dialog.route_set, self.dialog.remote_target)
+        default = self._dest.transport if self._dest else "udp"
+        return await resolve_uri(self.hooks.resolver, hop, default)
+
+    # -- incoming --
+    async def receive(self, incoming: IncomingRequest, *, auto_answer: bool, local_host: str) -> None:
+        self._server_invite = incoming
+        request = incoming.request
+        self.state = "ringing"
+        try:
+            await self.media.open(local_host)
+            if request.body:
+                self._answer_sdp = self.media.answer(request.body)
+            else:
+                self._answer_sdp = self.media.offer()  # offer in 200, answer in ACK (RFC 3261 §13.2.1)
+        except MediaNegotiationError as exc:
+            headers = Headers([("Warning", exc.warning)])
+            self._respond(make_response(request, exc.status, to_tag=self._to_tag, headers=headers))
+            await self._end(f"media not acceptable: {exc.warning}", exc.status)
+            return
+        except OSError as exc:
+            self._respond(make_response(request, 500, "Media Unavailable", to_tag=self._to_tag))
+            await self._end(f"cannot open media: {exc}", 500)
+            return
+        ringing = make_response(request, 180, to_tag=self._to_tag, headers=self._contact_headers(incoming))
+        self._respond(ringing)
+        frm = request.from_
+        self._emit("incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)})
+        if auto_answer:
+            await self.answer()
+
+    def _contact_headers(self, incoming: IncomingRequest) -> Headers:
+        local_host, local_port = incoming.source.local_address, incoming.source.local_port
+        if local_host in ("0.0.0.0", "::"):
+            local_host = str(self.hooks.stack.transport.local_for_udp(incoming.source.destination)[0])
+        user = self.account.uri.user if self.account else "softphone"
+        params: dict[str, str | None] = {}
+        if incoming.source.transport != "udp":
+            params["transport"] = incoming.source.transport
+        contact = SipUri(host=local_host, port=local_port, user=user, params=params)
+        return Headers([("Contact", f"<{contact}>"), ("Allow", ALLOW), ("Supported", SUPPORTED)])
+
+    def _respond(self, response: Response) -> None:
+        assert self._server_invite is not None
+        self.hooks.stack.respond(self._server_invite.transaction, response)
+
+    async def answer(self) -> None:
+        incoming = self._server_invite
+        if incoming is None or self.state not in ("ringing",):
+            return
+        request = incoming.request
+        headers = self._contact_headers(incoming)
+        headers.add("Content-Type", "application/sdp")
+        ok = make_response(request, 200, to_tag=self._to_tag, headers=headers, body=self._answer_sdp)
+        self.dialog = Dialog.from_uas(request, ok)
+        self.hooks.on_dialog(self)
+        self._ok = ok
+        self._respond(ok)
+        self._spawn(self._retransmit_2xx(incoming, ok))
+        self._connected()
+        await self.media.start()
+
+    async def _retransmit_2xx(self, incoming: IncomingRequest, ok: Response) -> None:
+        """The UAS core re-sends the 2xx until the ACK comes (RFC 3261 §13.3.1.4)."""
+        timers = self.hooks.stack.timers
+        interval = timers.t1
+        deadline = time.monotonic() + 64 * timers.t1
+        while not self._acked.is_set() and not self.ended:
+            try:
+                await asyncio.wait_for(self._acked.wait(), timeout=interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            if time.monotonic() > deadline:
+                log.info("call %s: no ACK for 2xx; hanging up", self.id)
+                await self._end("no ACK from peer", 408, send_bye=True)
+                return
+            self.hooks.stack.respond(incoming.transaction, ok)
+            interval = min(interval * 2, timers.t2)
+
+    async def reject(self, status: int = 486, reason: str | None = None) -> None:
+        if self._server_invite is None or self.state != "ringing":
+            return
+        self._respond(make_response(self._server_invite.request, status, reason, to_tag=self._to_tag))
+        await self._end("rejected", status)
+
+    def on_cancel(self) -> None:
+        """CANCEL for our ringing INVITE: answer it 487 (RFC 3261 §9.2)."""
+        if self._server_invite is not None and self.state == "ringing":
+            self._respond(make_response(self._server_invite.request, 487, to_tag=self._to_tag))
+            self._spawn(self._end("cancelled by caller", 487))
+
+    def on_ack(self, request: Request) -> None:
+        self._acked.set()
+        if request.body and self._server_invite is not None and not self._server_invite.request.body:
+            try:
+                self.media.accept(request.body)
+            except MediaNegotiationError as exc:
+                self._spawn(self._end(f"unusable answer in ACK: {exc.warning}", 488, send_bye=True))
+
+    # -- in the dialog --
+    def on_request(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        assert self.dialog is not None
+        status = self.dialog.receive_request(request)
+        if status is not None:
+            self.hooks.stack.respond(incoming.transaction, make_response(request, status))
+            return
+        method = request.method
+        if method == "BYE":
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 200))
+            self._spawn(self._end("remote hangup", None))
+        elif method == "INVITE":
+            self._on_reinvite(incoming)
+        elif method == "INFO":
+            self._on_info(incoming)
+        elif method in ("OPTIONS", "UPDATE"):
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 200))
+        else:
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 501))
+
+    def _on_reinvite(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        if self._reinvite_pending:
+            # Glare: both sides sent a re-INVITE (RFC 3261 §14.2).
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 491))
+            return
+        was_held = self.media.remote_held
+        try:
+            body = self.media.answer(request.body) if request.body else self.media.offer()
+        except MediaNegotiationError as exc:
+            headers = Headers([("Warning", exc.warning)])
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 488, headers=headers))
+            return
+        headers = self._contact_headers(incoming)
+        headers.add("Content-Type", "application/sdp")
+        ok = make_response(request, 200, headers=headers, body=body)
+        self._acked = asyncio.Event()
+        self.hooks.stack.respond(incoming.transaction, ok)
+        self._spawn(self._retransmit_2xx(incoming, ok))
+        if self.media.remote_held != was_held:
+            self._emit("held" if self.media.remote_held else "resumed", by="remote")
+
+    def _on_info(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        if request.content_type == "application/dtmf-relay":
+            for line in request.body.decode("utf-8", "replace").splitlines():
+                name, _, value = line.partition("=")
+                if name.strip().lower() == "signal" and value.strip():
+                    self._emit("dtmf", digit=value.strip()[0], via="info")
+        self.hooks.stack.respond(incoming.transaction, make_response(request, 200))
+
+    async def hold(self, on: bool = True) -> bool:
+        """Put the call on hold (a=sendonly) or take it off (RFC 3264 §8.4); 491 is retried."""
+        if self.dialog is None or self.state != "connected" or self.local_hold == on:
+            return False
+        self.media.set_hold(on)
+        for attempt in range(3):
+            self._reinvite_pending = True
+            try:
+                response = await self._in_dialog("INVITE", self.media.offer(), "application/sdp")
+            finally:
+                self._reinvite_pending = False
+            if response.status == 491 and attempt < 2:
+                # RFC 3261 §14.1: the Call-ID owner waits 2.1-4 s, the other 0-2 s.
+                wait = random.uniform(2.1, 4.0) if self.direction == "outgoing" else random.uniform(0, 2.0)
+                await asyncio.sleep(wait)
+                continue
+            break
+        if 200 <= response.status < 300:
+            assert self.dialog is not None
+            self.dialog.update_from_response(response)
+            ack = self.dialog.create_ack(self.dialog.local_cseq)
+            await self.hooks.stack.send_ack(ack, await self._dialog_dest())
+            try:
+                self.media.accept(response.body)
+            except MediaNegotiationError as exc:
+                log.info("unusable answer to re-INVITE: %s", exc)
+            self.local_hold = on
+            self._emit("held" if on else "resumed", by="local")
+            return True
+        self.media.set_hold(not on)
+        return False
+
+    async def _in_dialog(self, method: str, body: bytes = b"", content_type: str | None = None) -> Response:
+        assert self.dialog is not None
+        request = self.dialog.create_request(method, body=body, content_type=content_type)
+        request.headers.add("Contact", f"<{self._local_contact()}>")
+        return await self.hooks.stack.request(request, await self._dialog_dest())
+
+    def _local_contact(self) -> SipUri:
+        assert self.dialog is not None
+        if self._invite is not None:
+            return self._invite.contacts[0].sip_uri
+        assert self._ok is not None
+        return self._ok.contacts[0].sip_uri
+
+    async def send_dtmf(self, digits: str) -> None:
+        """RFC 4733 events when negotiated, SIP INFO otherwise."""
+        if self.media.send_dtmf(digits):
+            return
+        for digit in digits:
+            await self._in_dialog("INFO", f"Signal={digit}\r\nDuration=160\r\n".encode(), "application/dtmf-relay")
+
+    async def hangup(self) -> None:
+        if self.ended:
+            return
+        if self.direction == "outgoing" and self.dialog is None:
+            self._cancelled = True
+            if self._invite is not None:
+                self.hooks.stack.cancel(self._invite)
+            try:
+                await asyncio.wait_for(self._ended.wait(), 10)
+            except asyncio.TimeoutError:
+                await self._end("cancelled", 487)
+            return
+        if self.direction == "incoming" and self.dialog is None:
+            await self.reject(603, "Decline")
+            return
+        await self._end("local hangup", None, send_bye=True)
+
+    # -- endings --
+    def _connected(self) -> None:
+        self.state = "connected"
+        self.answered_at = time.monotonic()
+        info = self.media.info()
+        self._emit("answered", **info)
+        self.media.on_timeout = self._media_timeout
+
+    def _media_timeout(self) -> None:
+        self._spawn(self._end("media timeout: no RTP from peer", 408, send_bye=True))
+
+    async def _end(self, reason: str, status: int | None, *, send_bye: bool = False) -> None:
+        if self.ended:
+            return
+        duration = self.duration
+        self.state = "ended"
+        self.end_reason = reason
+        self.end_status = status
+        stats = self.media.stats()
+        if stats:
+            self._emit("stats", **stats)
+        if send_bye and self.dialog is not None:
+            try:
+                await asyncio.wait_for(self._in_dialog("BYE"), 8)
+            except (asyncio.TimeoutError, TransportError, ResolutionError) as exc:
+                log.info("BYE failed: %s", exc)
+        await self.media.stop()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._emit("ended", reason=reason, status=status, duration=round(duration, 2))
+        self._ended.set()
+        self.hooks.on_end(self)
+
+
+def source_matches(source: Source, dest: Destination | None) -> bool:
+    return dest is not None and source.address == dest.address

@@ -1,0 +1,293 @@
+"""Audio codecs: PCMU, PCMA (G.711), G722 and opus, behind one ``AudioCodec`` interface.
+
+Every codec takes and returns the engine's internal audio (int16 mono, 48 kHz, 20 ms frames,
+see docs/MEDIA.md). The codec cores are FFmpeg's (through PyAV, the library aiortc's own codec
+classes wrap): ``pcm_mulaw``, ``pcm_alaw``, ``g722`` and ``libopus``. aiortc's wrapper classes
+are not used because they each bring an ``av.AudioResampler`` whose output size varies from call to
+call; here resampling is done by ``audio.Resampler`` (stateful polyphase FIR, exactly one output
+frame per input frame), and concealment is added:
+
+* G.711 and G.722: ``plc.Concealer`` at the codec's native rate (8 or 16 kHz), before
+  up-sampling, so that the up-sampler sees one continuous signal;
+* opus: libopus's own concealment. FFmpeg's libopus wrapper passes a packet's bytes straight to
+  ``opus_decode``; libopus treats a frame of at most one byte as lost and runs its PLC (RFC 6716
+  §4.4, ``opus_decode_frame``), so ``conceal`` decodes the TOC byte of the last packet alone.
+  In-band FEC (``decode_fec=1``) is not reachable through PyAV and is not used on receive.
+
+Objects are not thread-safe: use each from one thread (the stream's send or playout path).
+"""
+
+from __future__ import annotations
+
+import fractions
+from typing import Protocol, runtime_checkable
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+from av import AudioFrame
+from av.audio.codeccontext import AudioCodecContext
+from av.packet import Packet
+
+from .audio import FRAME_MS, FRAME_SAMPLES, RATE, Int16Array, Resampler, silence
+from .plc import Concealer
+
+__all__ = [
+    "AudioCodec",
+    "G711Codec",
+    "G722Codec",
+    "OpusCodec",
+    "UnsupportedCodec",
+    "make_codec",
+    "parse_fmtp",
+    "SUPPORTED_CODECS",
+]
+
+SUPPORTED_CODECS = ("PCMU", "PCMA", "G722", "opus")
+
+
+class UnsupportedCodec(ValueError):
+    """``make_codec`` was asked for a codec (or a clock rate) this module cannot do."""
+
+
+@runtime_checkable
+class AudioCodec(Protocol):
+    name: str
+    clock_rate: int
+    payload_type: int
+
+    def encode(self, pcm48: npt.ArrayLike) -> bytes: ...
+
+    def decode(self, payload: bytes) -> Int16Array: ...
+
+    def conceal(self) -> Int16Array: ...
+
+    @property
+    def timestamp_step(self) -> int: ...
+
+
+def parse_fmtp(fmtp: str | None) -> dict[str, str]:
+    """``"minptime=10; useinbandfec=1"`` -> ``{"minptime": "10", "useinbandfec": "1"}``.
+
+    Names are lower-cased; a parameter without ``=`` maps to ``""``.
+    """
+    params: dict[str, str] = {}
+    if not fmtp:
+        return params
+    for part in fmtp.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        params[key.strip().lower()] = value.strip() if sep else ""
+    return params
+
+
+def _context(name: str, mode: str, rate: int, layout: str = "mono") -> AudioCodecContext:
+    ctx = av.CodecContext.create(name, mode)
+    assert isinstance(ctx, AudioCodecContext)
+    ctx.format = "s16"
+    ctx.layout = layout
+    ctx.sample_rate = rate
+    if mode == "w":
+        ctx.time_base = fractions.Fraction(1, rate)
+    return ctx
+
+
+def _frame48(pcm48: npt.ArrayLike) -> Int16Array:
+    x = np.asarray(pcm48)
+    if x.dtype != np.int16:
+        x = np.clip(np.rint(x.astype(np.float64)), -32768, 32767).astype(np.int16)
+    x = x.ravel()
+    if len(x) != FRAME_SAMPLES:
+        raise ValueError(f"expected {FRAME_SAMPLES} samples (20 ms at 48 kHz), got {len(x)}")
+    return x
+
+
+def _to_mono(frame: AudioFrame) -> Int16Array:
+    """Decoded frame (s16, packed mono or stereo) -> int16 mono; stereo is averaged."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        data = data.astype(np.int32).mean(axis=0) if channels > 1 else data[0]
+    else:
+        data = data.reshape(-1, channels)
+        data = data.astype(np.int32).mean(axis=1) if channels > 1 else data[:, 0]
+    return np.asarray(np.rint(data), dtype=np.int16)
+
+
+class _AvCodec:
+    """Shared plumbing: 48 kHz <-> native rate, FFmpeg encoder/decoder, PLC at native rate."""
+
+    name: str
+    clock_rate: int
+    payload_type: int
+
+    def __init__(self, *, av_name: str, native_rate: int, decode_layout: str = "mono") -> None:
+        self._native_rate = native_rate
+        self._native_frame = native_rate * FRAME_MS // 1000
+        self._encoder = _context(av_name, "w", native_rate)
+        self._decoder = _context(av_name, "r", native_rate, decode_layout)
+        self._down = Resampler(RATE, native_rate)
+        self._up = Resampler(native_rate, RATE)
+        self._pts = 0
+        self.decode_errors = 0
+
+    @property
+    def timestamp_step(self) -> int:
+        return self.clock_rate * FRAME_MS // 1000
+
+    def encode(self, pcm48: npt.ArrayLike) -> bytes:
+        native = self._down.process(_frame48(pcm48))
+        frame = AudioFrame.from_ndarray(native.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self._native_rate
+        frame.pts = self._pts
+        self._pts += len(native)
+        return b"".join(bytes(p) for p in self._encoder.encode(frame))
+
+    def _decode_native(self, payload: bytes) -> Int16Array | None:
+        if not payload:
+            return None
+        try:
+            frames = self._decoder.decode(Packet(payload))
+        except av.error.FFmpegError:
+            self.decode_errors += 1
+            return None
+        pcm = [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
+        if not pcm:
+            return None
+        return np.concatenate(pcm)
+
+
+class _PlcCodec(_AvCodec):
+    """A codec without built-in concealment: plc.Concealer at the native rate."""
+
+    def __init__(self, *, av_name: str, native_rate: int) -> None:
+        super().__init__(av_name=av_name, native_rate=native_rate)
+        self._plc = Concealer(native_rate, self._native_frame)
+
+    def decode(self, payload: bytes) -> Int16Array:
+        native = self._decode_native(payload)
+        if native is None:
+            return self.conceal()
+        return self._up.process(self._plc.good(native))
+
+    def conceal(self) -> Int16Array:
+        return self._up.process(self._plc.conceal())
+
+
+class G711Codec(_PlcCodec):
+    """PCMU (mu-law, PT 0) or PCMA (A-law, PT 8): 8 kHz, 160 bytes per 20 ms."""
+
+    def __init__(self, name: str, payload_type: int) -> None:
+        upper = name.upper()
+        if upper not in ("PCMU", "PCMA"):
+            raise UnsupportedCodec(name)
+        self.name = upper
+        self.clock_rate = 8000
+        self.payload_type = payload_type
+        super().__init__(av_name="pcm_mulaw" if upper == "PCMU" else "pcm_alaw", native_rate=8000)
+
+
+class G722Codec(_PlcCodec):
+    """G.722 (PT 9): samples at 16 kHz, RTP clock 8000 (RFC 3551 §4.5.2), 160 bytes per 20 ms."""
+
+    def __init__(self, payload_type: int) -> None:
+        self.name = "G722"
+        self.clock_rate = 8000
+        self.payload_type = payload_type
+        super().__init__(av_name="g722", native_rate=16000)
+
+
+_OPUS_BANDWIDTH_CUTOFF = ((8000, 4000), (12000, 6000), (16000, 8000), (24000, 12000))
+
+
+class OpusCodec(_AvCodec):
+    """Opus (RFC 7587): 48 kHz RTP clock, mono encoding, mono or stereo stream decoded to mono.
+
+    fmtp parameters honoured for the encoder (they are the receiver's wishes, so pass the peer's
+    fmtp): ``maxaveragebitrate`` (default 32000), ``useinbandfec=1`` (encode in-band FEC, tuned
+    for 10% loss), ``cbr=1``, ``maxplaybackrate`` (caps the encoded bandwidth). ``stereo`` and
+    ``sprop-stereo`` need nothing: we always send mono, which every opus decoder accepts, and
+    decode with ``channels`` channels (2 for ``opus/48000/2``) then downmix.
+    ``usedtx`` is ignored (sending continuously is always allowed).
+    """
+
+    DEFAULT_BITRATE = 32000
+
+    def __init__(self, payload_type: int, channels: int = 2, fmtp: str | None = None) -> None:
+        self.name = "opus"
+        self.clock_rate = 48000
+        self.payload_type = payload_type
+        self.channels = channels
+        super().__init__(av_name="libopus", native_rate=48000, decode_layout="stereo" if channels == 2 else "mono")
+        params = parse_fmtp(fmtp)
+        self.bitrate = self.DEFAULT_BITRATE
+        if params.get("maxaveragebitrate", "").isdigit():
+            self.bitrate = min(510000, max(6000, int(params["maxaveragebitrate"])))
+        options = {"application": "voip", "frame_duration": str(FRAME_MS)}
+        self.fec = params.get("useinbandfec") == "1"
+        if self.fec:
+            options.update(fec="1", packet_loss="10")
+        if params.get("cbr") == "1":
+            options["vbr"] = "off"
+        if params.get("maxplaybackrate", "").isdigit():
+            rate = int(params["maxplaybackrate"])
+            for limit, cutoff in _OPUS_BANDWIDTH_CUTOFF:
+                if rate <= limit:
+                    options["cutoff"] = str(cutoff)
+                    break
+        self._encoder.bit_rate = self.bitrate
+        self._encoder.options = options
+        self._last_toc: int | None = None
+        self.plc_frames = 0
+
+    def decode(self, payload: bytes) -> Int16Array:
+        pcm = self._decode_native(payload)
+        if pcm is None:
+            return self.conceal()
+        self._last_toc = payload[0]
+        return pcm
+
+    def conceal(self) -> Int16Array:
+        """libopus PLC: decode the last packet's TOC byte (code 0) with an empty frame."""
+        if self._last_toc is None:
+            return silence()
+        toc = bytes([self._last_toc & 0xFC])  # same mode/bandwidth/frame size/stereo, one frame
+        try:
+            frames = self._decoder.decode(Packet(toc))
+        except av.error.FFmpegError:
+            frames = []
+        pcm = [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
+        if not pcm:
+            return silence()
+        self.plc_frames += 1
+        out = np.concatenate(pcm)
+        if len(out) != FRAME_SAMPLES:  # the last packet was not 20 ms: keep one frame's worth
+            out = np.resize(out, FRAME_SAMPLES) if len(out) else silence()
+        return out
+
+
+def make_codec(
+    name: str, payload_type: int, clock_rate: int, channels: int = 1, fmtp: str | None = None
+) -> AudioCodec:
+    """An encoder+decoder for an SDP ``a=rtpmap`` entry (encoding name case-insensitive).
+
+    Raises ``UnsupportedCodec`` for other codecs or impossible clock rates (PCMU/PCMA/G722 must
+    be 8000, opus 48000).
+    """
+    upper = name.upper()
+    if upper in ("PCMU", "PCMA"):
+        if clock_rate != 8000:
+            raise UnsupportedCodec(f"{name}/{clock_rate}")
+        return G711Codec(upper, payload_type)
+    if upper == "G722":
+        if clock_rate != 8000:
+            raise UnsupportedCodec(f"{name}/{clock_rate}")
+        return G722Codec(payload_type)
+    if upper == "OPUS":
+        if clock_rate != 48000:
+            raise UnsupportedCodec(f"{name}/{clock_rate}")
+        return OpusCodec(payload_type, channels=channels, fmtp=fmtp)
+    raise UnsupportedCodec(name)
