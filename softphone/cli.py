@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .core.account import AccountConfig, AccountError
-from .core.engine import Engine
+from .core.engine import Engine, MediaOptions
 from .core.events import EngineEvent
 from .core.secrets import get_password
 from .core.trace import TraceEntry
@@ -61,7 +61,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     reg = sub.add_parser("register", help="register and stay registered")
     reg.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="then unregister and exit")
+    call = sub.add_parser("call", help="place a call")
+    call.add_argument("uri", help="who to call: sip:bob@example.com, bob@host, or a number")
+    _media_options(call)
+    call.add_argument("--dtmf", help="digits to send once the call is answered, e.g. 123#")
+    answer = sub.add_parser("answer", help="wait for calls and answer them")
+    _media_options(answer)
+    answer.add_argument("--calls", type=int, default=1, help="answer this many calls, then exit (0: forever)")
+    answer.add_argument("--allow-direct", action="store_true", help="accept calls that bypass the proxy")
     return parser
+
+
+def _media_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--play", metavar="WAV", help="send this WAV file (looped) as the microphone")
+    parser.add_argument("--record", metavar="WAV", help="record what you hear to this WAV file")
+    parser.add_argument("--duration", type=float, help="hang up after this many seconds of conversation")
+    parser.add_argument("--codecs", default="opus,G722,PCMU,PCMA", help="codecs in order of preference")
+    parser.add_argument("--srtp", choices=["off", "optional", "required"], default="optional")
+    parser.add_argument(
+        "--media-timeout", type=float, default=30.0, help="hang up after this long without RTP"
+    )
+    parser.add_argument("--interactive", action="store_true", help="read JSON commands from stdin")
 
 
 def _split_hostport(text: str, default_port: int) -> tuple[str, int]:
@@ -114,7 +134,9 @@ async def run_register(args: argparse.Namespace, config: AccountConfig, out: Out
     return EXIT_FAILED if failed.is_set() else EXIT_OK
 
 
-def _engine(args: argparse.Namespace, out: Output, config: AccountConfig | None) -> Engine:
+def _engine(
+    args: argparse.Namespace, out: Output, config: AccountConfig | None, media: MediaOptions | None = None
+) -> Engine:
     resolver = None
     if args.dns_server:
         resolver = SipResolver([_split_hostport(args.dns_server, 53)])
@@ -125,6 +147,7 @@ def _engine(args: argparse.Namespace, out: Output, config: AccountConfig | None)
         timers=Timers(t1=args.t1, t2=max(4.0, args.t1 * 8), t4=5.0),
         trace=out.trace if args.sip_trace else None,
         tls=tls,
+        media=media,
     )
 
 
@@ -164,12 +187,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     out = Output(args.json)
     try:
-        config = account_from_args(args)
+        config = account_from_args(args) if args.user else None
     except AccountError as exc:
         print(f"softphone-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "register":
+        if config is None:
+            print("softphone-cli: --user is required for register", file=sys.stderr)
+            return EXIT_USAGE
         return asyncio.run(run_register(args, config, out))
+    if args.command in ("call", "answer"):
+        from .calls_cli import run_answer, run_call
+
+        runner = run_call if args.command == "call" else run_answer
+        return asyncio.run(runner(args, config, out))
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

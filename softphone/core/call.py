@@ -100,6 +100,9 @@ class Call:
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.media.on_dtmf = lambda digit: self._emit("dtmf", digit=digit, via="rtp")
+
     # -- events --
     def _emit(self, name: str, **fields: Any) -> None:
         account = self.account.id if self.account else None
@@ -122,7 +125,7 @@ class Call:
         return 0.0 if self.answered_at is None else time.monotonic() - self.answered_at
 
     # -- outgoing --
-    async def dial(self, target: SipUri, local_host: str) -> None:
+    async def dial(self, target: SipUri) -> None:
         stack = self.hooks.stack
         self.state = "calling"
         try:
@@ -140,11 +143,15 @@ class Call:
         self._emit("calling", to=str(target))
         for _ in range(4):
             self._invite = request
-            response = await stack.request(request, self._dest, on_provisional=self._on_provisional, prepared=True)
+            response = await stack.request(
+                request, self._dest, on_provisional=self._on_provisional, prepared=True
+            )
             if response.status in (401, 407) and digest is not None and not self._cancelled:
                 name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
                 if digest.on_challenge(response.status, response.headers.lines(name)):
-                    request = await self._build_invite(target, offer, cseq=request.cseq.number + 1, request=request)
+                    request = await self._build_invite(
+                        target, offer, cseq=request.cseq.number + 1, request=request
+                    )
                     for header, value in digest.authorization_headers("INVITE", str(request.uri)):
                         request.headers.add(header, value)
                     continue
@@ -243,12 +250,12 @@ class Call:
         return await resolve_uri(self.hooks.resolver, hop, default)
 
     # -- incoming --
-    async def receive(self, incoming: IncomingRequest, *, auto_answer: bool, local_host: str) -> None:
+    async def receive(self, incoming: IncomingRequest, *, auto_answer: bool) -> None:
         self._server_invite = incoming
         request = incoming.request
         self.state = "ringing"
         try:
-            await self.media.open(local_host)
+            await self.media.open(self._local_host(incoming))
             if request.body:
                 self._answer_sdp = self.media.answer(request.body)
             else:
@@ -265,14 +272,20 @@ class Call:
         ringing = make_response(request, 180, to_tag=self._to_tag, headers=self._contact_headers(incoming))
         self._respond(ringing)
         frm = request.from_
-        self._emit("incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)})
+        self._emit(
+            "incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)}
+        )
         if auto_answer:
             await self.answer()
 
+    def _local_host(self, incoming: IncomingRequest) -> str:
+        host = incoming.source.local_address
+        if host in ("0.0.0.0", "::"):
+            host = str(self.hooks.stack.transport.local_for_udp(incoming.source.destination)[0])
+        return host
+
     def _contact_headers(self, incoming: IncomingRequest) -> Headers:
-        local_host, local_port = incoming.source.local_address, incoming.source.local_port
-        if local_host in ("0.0.0.0", "::"):
-            local_host = str(self.hooks.stack.transport.local_for_udp(incoming.source.destination)[0])
+        local_host, local_port = self._local_host(incoming), incoming.source.local_port
         user = self.account.uri.user if self.account else "softphone"
         params: dict[str, str | None] = {}
         if incoming.source.transport != "udp":
@@ -309,7 +322,7 @@ class Call:
             try:
                 await asyncio.wait_for(self._acked.wait(), timeout=interval)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if time.monotonic() > deadline:
                 log.info("call %s: no ACK for 2xx; hanging up", self.id)
@@ -440,7 +453,9 @@ class Call:
         if self.media.send_dtmf(digits):
             return
         for digit in digits:
-            await self._in_dialog("INFO", f"Signal={digit}\r\nDuration=160\r\n".encode(), "application/dtmf-relay")
+            await self._in_dialog(
+                "INFO", f"Signal={digit}\r\nDuration=160\r\n".encode(), "application/dtmf-relay"
+            )
 
     async def hangup(self) -> None:
         if self.ended:
@@ -451,7 +466,7 @@ class Call:
                 self.hooks.stack.cancel(self._invite)
             try:
                 await asyncio.wait_for(self._ended.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._end("cancelled", 487)
             return
         if self.direction == "incoming" and self.dialog is None:
@@ -483,7 +498,7 @@ class Call:
         if send_bye and self.dialog is not None:
             try:
                 await asyncio.wait_for(self._in_dialog("BYE"), 8)
-            except (asyncio.TimeoutError, TransportError, ResolutionError) as exc:
+            except (TimeoutError, TransportError, ResolutionError) as exc:
                 log.info("BYE failed: %s", exc)
         await self.media.stop()
         for task in list(self._tasks):

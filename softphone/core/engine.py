@@ -7,20 +7,20 @@ import logging
 import secrets
 from collections.abc import Callable
 
+from ..media.session import AudioCallMedia, MediaOptions
 from ..sip.address import Address
 from ..sip.dialog import dialog_id_of_request, dialog_id_of_response
 from ..sip.errors import ParseError
 from ..sip.headers import Headers
 from ..sip.inspect import UasPolicy, inspect_request
 from ..sip.message import Request, Response, make_response
-from ..sip.uri import SipUri, parse_uri
 from ..sip.transaction import Timers
-from ..transport.base import Destination
+from ..sip.uri import SipUri, parse_uri
+from ..transport.base import Destination, Source
 from ..transport.manager import TlsSettings, _route_source
 from ..transport.resolver import SipResolver
-from ..transport.base import Source
 from .account import AccountConfig
-from .call import Call, CallHooks, CallMedia
+from .call import Call, CallHooks, CallMedia, MediaNegotiationError
 from .events import EngineEvent, EventSink
 from .registration import Registration
 from .stack import IncomingRequest, SipStack
@@ -45,6 +45,7 @@ class Engine:
         timers: Timers | None = None,
         trace: TraceSink | None = None,
         tls: TlsSettings | None = None,
+        media: MediaOptions | None = None,
         media_factory: Callable[[], CallMedia] | None = None,
     ) -> None:
         self.listen = listen
@@ -55,6 +56,12 @@ class Engine:
         self.stack.on_ack = self._on_ack
         self.stack.on_late_response = self._on_late_response
         self.registrations: dict[str, Registration] = {}
+        if media_factory is None and media is not None:
+            options = media
+
+            def media_factory() -> CallMedia:
+                return AudioCallMedia(options, error_type=MediaNegotiationError)
+
         self.media_factory = media_factory
         methods = {"OPTIONS"}
         if media_factory is not None:
@@ -134,7 +141,7 @@ class Engine:
         target = _target_uri(uri, account)
         call = Call(self._hooks(), self.media_factory(), "outgoing", Address(target), account)
         self.calls[call.id] = call
-        asyncio.ensure_future(call.dial(target, self.listen[0]))
+        asyncio.ensure_future(call.dial(target))
         return call
 
     def _register_dialog(self, call: Call) -> None:
@@ -193,7 +200,9 @@ class Engine:
             self.emit(EngineEvent("refused", None, {"from": str(incoming.source), "reason": "direct call"}))
             return
         if self.do_not_disturb:
-            self.stack.respond(incoming.transaction, make_response(request, 486, "Do Not Disturb", to_tag=tag))
+            self.stack.respond(
+                incoming.transaction, make_response(request, 486, "Do Not Disturb", to_tag=tag)
+            )
             return
         assert self.media_factory is not None
         try:
@@ -203,7 +212,7 @@ class Engine:
             return
         call = Call(self._hooks(), self.media_factory(), "incoming", remote, account)
         self.calls[call.id] = call
-        asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer, local_host=self.listen[0]))
+        asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer))
 
     # -- requests nobody else serves --
     def _on_request(self, incoming: IncomingRequest) -> None:

@@ -20,7 +20,7 @@ Objects are not thread-safe: use each from one thread (the stream's send or play
 from __future__ import annotations
 
 import fractions
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import av
 import av.error
@@ -84,7 +84,7 @@ def parse_fmtp(fmtp: str | None) -> dict[str, str]:
     return params
 
 
-def _context(name: str, mode: str, rate: int, layout: str = "mono") -> AudioCodecContext:
+def _context(name: str, mode: Literal["r", "w"], rate: int, layout: str = "mono") -> AudioCodecContext:
     ctx = av.CodecContext.create(name, mode)
     assert isinstance(ctx, AudioCodecContext)
     ctx.format = "s16"
@@ -221,7 +221,9 @@ class OpusCodec(_AvCodec):
         self.clock_rate = 48000
         self.payload_type = payload_type
         self.channels = channels
-        super().__init__(av_name="libopus", native_rate=48000, decode_layout="stereo" if channels == 2 else "mono")
+        super().__init__(
+            av_name="libopus", native_rate=48000, decode_layout="stereo" if channels == 2 else "mono"
+        )
         params = parse_fmtp(fmtp)
         self.bitrate = self.DEFAULT_BITRATE
         if params.get("maxaveragebitrate", "").isdigit():

@@ -105,7 +105,7 @@ class WavFileSink:
         self.path = Path(path)
         self.rate = rate
         self._frames: list[np.ndarray] = []
-        self._wav = wave.open(str(self.path), "wb")
+        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
@@ -164,7 +164,7 @@ class DeviceInfo:
 def list_devices() -> list[DeviceInfo]:
     """The sound devices the system has; empty (never an exception) when there are none."""
     try:
-        import sounddevice as sd
+        import sounddevice as sd  # type: ignore[import-untyped]
 
         devices = sd.query_devices()
         default_in, default_out = sd.default.device

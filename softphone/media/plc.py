@@ -122,13 +122,29 @@ class Concealer:
         self._overlap = ov
         self._loops = []
         for m in (1, 2, 3):
-            length = m * p
+            length = self._junction(m * p)
             loop = h[len(h) - length :].copy()
             # fade the end of the loop into what precedes its start, so the wrap is seamless
             w = (np.arange(ov) + 0.5) / ov
             before = h[len(h) - length - ov : len(h) - length]
             loop[length - ov :] = (1.0 - w) * loop[length - ov :] + w * before
             self._loops.append(loop)
+
+    def _junction(self, lag: int) -> int:
+        """Refines ``lag`` by up to 2% so that the samples before the repeated segment best match
+        the last real samples (value and slope): the repetition then starts without a kink."""
+        h = self._history
+        span = max(2, round(0.5 * self._ms))
+        delta = max(1, lag // 50)
+        hi = min(lag + delta, (len(h) - span - self._overlap) // 1)
+        best, best_err = lag, np.inf
+        tail = h[len(h) - span :]
+        for cand in range(max(1, lag - delta), hi + 1):
+            before = h[len(h) - span - cand : len(h) - cand]
+            err = float(np.sum((tail - before) ** 2))
+            if err < best_err:
+                best, best_err = cand, err
+        return best
 
     def _source(self, m: int, t: npt.NDArray[np.int64]) -> FloatArray:
         loop = self._loops[m - 1]

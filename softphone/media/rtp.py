@@ -84,6 +84,13 @@ def _normalize_addr(addr: Any) -> Address:
     return (_normalize_host(str(addr[0])), int(addr[1]))
 
 
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 def _is_ipv4_literal(host: str) -> bool:
     try:
         return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
@@ -417,9 +424,11 @@ class RtpSession:
     ) -> None:
         """Where to send, from the remote SDP (``c=``/``m=`` port, ``a=rtcp``, ``a=rtcp-mux``).
 
-        ``host`` should be an IP literal.  RTCP goes to ``rtcp`` or port+1, or to the RTP address with
-        rtcp-mux.  Calling it again with the same addresses (re-INVITE) keeps a latched destination; new
-        addresses restart latching.  ``clock_rate`` changes the RTP clock (restarting receive statistics).
+        ``host`` should be an IP literal; an unspecified address (0.0.0.0, ::) means "send nothing" (old
+        style hold): RTP and RTCP are dropped and no latching happens until a real address is set.
+        RTCP goes to ``rtcp`` or port+1, or to the RTP address with rtcp-mux.  Calling it again with the
+        same addresses (re-INVITE) keeps a latched destination; new addresses restart latching.
+        ``clock_rate`` changes the RTP clock (restarting receive statistics).
         """
         if not 0 < port < 65536:
             raise ValueError(f"invalid remote RTP port {port}")
@@ -430,14 +439,15 @@ class RtpSession:
             rtcp_addr = (_normalize_host(rtcp[0]), int(rtcp[1]))
         else:
             rtcp_addr = (rtp_addr[0], port + 1)
+        silent = _is_unspecified(rtp_addr[0])  # c=0.0.0.0: old-style hold, send nothing (RFC 3264 §8.4)
         if rtp_addr != self._sdp_remote or rtcp_mux != self._rtcp_mux:
             self._sdp_remote = rtp_addr
-            self._remote = rtp_addr
+            self._remote = None if silent else rtp_addr
             self._latched = False
             self._rtp_decided.clear()
         if rtcp_addr != self._sdp_remote_rtcp or rtcp_mux != self._rtcp_mux:
             self._sdp_remote_rtcp = rtcp_addr
-            self._remote_rtcp = rtcp_addr
+            self._remote_rtcp = None if silent or _is_unspecified(rtcp_addr[0]) else rtcp_addr
             self._rtcp_latched = False
             self._rtcp_decided.clear()
         self._rtcp_mux = rtcp_mux

@@ -147,6 +147,7 @@ class NegotiationError(Exception):
 # small helpers
 
 _DIGITS = re.compile(r"[0-9]{1,40}")
+_LIFETIME = re.compile(r"(?:2\^[0-9]{1,2}|[0-9]{1,20})")
 _TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
 
 
@@ -292,8 +293,10 @@ class Crypto:
             if method.lower() != "inline" or not info:
                 raise SdpError(f"unsupported key parameter {param!r}")
             fields = info.split("|")
+            if len(fields) > 3:
+                raise SdpError(f"malformed key parameter {param!r}")
             lifetime = mki = None
-            for extra in fields[1:3]:
+            for extra in fields[1:]:
                 if ":" in extra:
                     mki = extra
                 else:
@@ -339,6 +342,8 @@ class Crypto:
             return "several keys not supported"
         if keys[0].mki is not None:
             return "MKI not supported"
+        if keys[0].lifetime is not None and not _LIFETIME.fullmatch(keys[0].lifetime):
+            return f"bad key lifetime {keys[0].lifetime!r}"
         if len(key) != SRTP_KEY_LENGTHS[self.suite]:
             return f"key length {len(key)} does not fit {self.suite}"
         return None
@@ -559,7 +564,8 @@ class MediaDescription:
 
     # -- serialising
 
-    def lines(self) -> list[str]:
+    def lines(self, default_direction: str = "sendrecv") -> list[str]:
+        """The section's lines; the direction is always written for RTP, else only if not the default."""
         port = f"{self.port}/{self.port_count}" if self.port_count is not None else str(self.port)
         out = [f"m={' '.join([self.kind, port, self.proto, *self.formats])}"]
         if self.title is not None:
@@ -587,14 +593,17 @@ class MediaDescription:
             out.append(f"a=setup:{self.setup}")
         if self.mid is not None:
             out.append(f"a=mid:{self.mid}")
-        out.append(f"a={self.direction}")
+        if self.is_rtp or self.direction != default_direction:
+            out.append(f"a={self.direction}")
         if self.rtcp_mux:
             out.append("a=rtcp-mux")
         out += [f"a=crypto:{crypto}" for crypto in self.crypto]
         for codec in self.codecs:
             out.append(f"a=rtpmap:{codec.payload_type} {codec.rtpmap}")
-            if codec.fmtp is not None:
+            if codec.fmtp:
                 out.append(f"a=fmtp:{codec.payload_type} {codec.fmtp}")
+            elif codec.fmtp is not None:
+                out.append(f"a=fmtp:{codec.payload_type}")
         if self.ptime is not None:
             out.append(f"a=ptime:{self.ptime}")
         if self.maxptime is not None:
@@ -685,7 +694,7 @@ class SessionDescription:
             out.append(f"a={self.direction}")
         out += [_attribute_line(name, value) for name, value in self.attributes]
         for media in self.media:
-            out += media.lines()
+            out += media.lines(self.direction or "sendrecv")
         return out
 
     def serialize(self) -> bytes:
@@ -1089,6 +1098,8 @@ class LocalMedia:
             raise ValueError("accept_dtls needs dtls_fingerprints")
         if not 0 <= self.port <= _MAX_PORT:
             raise ValueError(f"bad port {self.port}")
+        if self.rtcp_port is not None and not 0 < self.rtcp_port <= _MAX_PORT:
+            raise ValueError(f"bad RTCP port {self.rtcp_port}")
 
     @property
     def specs(self) -> list[CodecSpec]:
@@ -1101,7 +1112,10 @@ class SdpSession:
 
     Each description we send goes through `stamp`: the origin stays the same for the whole session
     and its version grows by one whenever the description differs from the previous one (RFC 3264 §8).
-    Our SRTP keys are kept per suite so re-offers (hold, resume) keep them; `rekey` forgets them.
+
+    Every offer and answer carries fresh SDES keys unless ``reuse_keys`` is set (RFC 4568 §7.1.4
+    allows both). Reusing a key is only safe if the SRTP context, with its rollover counter, lives
+    on; a context rebuilt with an old key after a sequence number wrap would reuse key stream.
     """
 
     username: str = "-"
@@ -1110,6 +1124,7 @@ class SdpSession:
     address: str | None = None
     """The o= address; None: the c= address of the first description stamped."""
     session_name: str = "-"
+    reuse_keys: bool = False
     _last: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _keys: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -1133,16 +1148,17 @@ class SdpSession:
         return description
 
     def key(self, suite: str, key_factory: Callable[[int], bytes] = secrets.token_bytes) -> bytes:
-        """Our key||salt for ``suite``, created on first use."""
-        if suite not in self._keys:
-            key = key_factory(SRTP_KEY_LENGTHS[suite])
-            if len(key) != SRTP_KEY_LENGTHS[suite]:
-                raise ValueError(f"key factory gave {len(key)} bytes for {suite}")
-            self._keys[suite] = key
-        return self._keys[suite]
+        """Our key||salt for ``suite``: a fresh one, or with ``reuse_keys`` the one used before."""
+        if self.reuse_keys and suite in self._keys:
+            return self._keys[suite]
+        key = key_factory(SRTP_KEY_LENGTHS[suite])
+        if len(key) != SRTP_KEY_LENGTHS[suite]:
+            raise ValueError(f"key factory gave {len(key)} bytes for {suite}")
+        self._keys[suite] = key
+        return key
 
     def rekey(self) -> None:
-        """Forget our SRTP keys: the next description carries new ones."""
+        """Forget the kept keys (with ``reuse_keys``): the next description carries new ones."""
         self._keys.clear()
 
 

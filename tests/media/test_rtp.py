@@ -246,6 +246,24 @@ def test_send_before_remote_is_dropped_and_bad_payload_type_refused() -> None:
     run(main())
 
 
+def test_unspecified_remote_address_means_send_nothing() -> None:
+    async def main() -> None:
+        got = Received()
+        async with sessions() as (a, b):
+            assert b.local_address is not None
+            b.on_packet = got
+            a.set_remote("0.0.0.0", b.local_address[1], rtcp_mux=False)  # hold, RFC 2543 style
+            a.send(b"held", payload_type=0, timestamp=0)
+            a.send_rtcp_report()
+            assert a.remote is None and a.stats().packets_sent == 0
+            a.set_remote(*b.local_address, rtcp_mux=False)  # resumed
+            a.send(b"resumed", payload_type=0, timestamp=160)
+            await wait_for(lambda: len(got.packets) == 1)
+            assert got.packets[0].payload == b"resumed"
+
+    run(main())
+
+
 # ---------------------------------------------------------------- SRTP
 
 

@@ -362,7 +362,7 @@ def pesq_score(
     too short or PESQ finds no speech.
     """
     try:
-        from pesq import pesq as _pesq  # type: ignore[import-untyped]
+        from pesq import pesq as _pesq
     except ImportError as e:
         raise AudioError("the 'pesq' package is not installed (pip install pesq)") from e
     if mode not in ("nb", "wb"):

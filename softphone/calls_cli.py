@@ -1,0 +1,207 @@
+"""softphone-cli call / answer: calls from scripts, with WAV files as microphone and speaker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+from .core.account import AccountConfig
+from .core.call import Call
+from .core.engine import Engine, MediaOptions
+from .core.events import EngineEvent
+
+EXIT_OK = 0
+EXIT_REGISTRATION = 1
+EXIT_NOT_ANSWERED = 3
+EXIT_BROKEN = 4
+
+
+def media_options(args: argparse.Namespace) -> MediaOptions:
+    return MediaOptions(
+        codecs=[c.strip() for c in args.codecs.split(",") if c.strip()],
+        srtp=args.srtp,
+        play=args.play,
+        record=args.record,
+        media_timeout=args.media_timeout,
+    )
+
+
+def _exit_code(call: Call) -> int:
+    if call.answered_at is None:
+        return EXIT_NOT_ANSWERED
+    if call.end_reason and (
+        call.end_reason.startswith("media timeout") or call.end_reason.startswith("no ACK")
+    ):
+        return EXIT_BROKEN
+    return EXIT_OK
+
+
+async def _setup(
+    args: argparse.Namespace, config: AccountConfig | None, out: Any
+) -> tuple[Engine, asyncio.Event]:
+    from .cli import _engine
+
+    engine = _engine(args, out, config, media=media_options(args))
+    engine.subscribe(out.event)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.start()
+    return engine, stop
+
+
+async def _register(engine: Engine, config: AccountConfig) -> bool:
+    """Register and wait for the outcome; True when registered."""
+    outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def watch(event: EngineEvent) -> None:
+        if outcome.done() or event.account != config.id:
+            return
+        if event.name == "registered":
+            outcome.set_result(True)
+        elif event.name == "registration_failed" and event.fields.get("permanent"):
+            outcome.set_result(False)
+
+    unsubscribe = engine.subscribe(watch)
+    engine.add_account(config)
+    await engine.register(config.id)
+    try:
+        return await outcome
+    finally:
+        unsubscribe()
+
+
+async def _interactive(engine: Engine, call_ref: list[Call], out: Any) -> None:
+    """JSON commands on stdin, one per line: hold, resume, dtmf, hangup, answer, reject."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        try:
+            command = json.loads(line)
+            name = command["command"]
+        except (ValueError, KeyError, TypeError):
+            out.event(
+                EngineEvent(
+                    "error", None, {"message": f"not a command: {line.decode(errors='replace').strip()}"}
+                )
+            )
+            continue
+        call = call_ref[0] if call_ref else None
+        if call is None:
+            out.event(EngineEvent("error", None, {"message": "no call"}))
+            continue
+        if name == "hold":
+            await call.hold(True)
+        elif name == "resume":
+            await call.hold(False)
+        elif name == "dtmf":
+            await call.send_dtmf(str(command.get("digits", "")))
+        elif name == "hangup":
+            await call.hangup()
+        elif name == "answer":
+            await call.answer()
+        elif name == "reject":
+            await call.reject(int(command.get("status", 486)))
+        else:
+            out.event(EngineEvent("error", None, {"message": f"unknown command {name}"}))
+
+
+async def _talk(call: Call, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    """Wait for the end of the call, hanging up after --duration of conversation or on a signal."""
+    stopper = asyncio.ensure_future(stop.wait())
+    ended = asyncio.ensure_future(call.wait_ended())
+    try:
+        while not call.ended:
+            timeout = None
+            if args.duration is not None and call.answered_at is not None:
+                timeout = max(0.0, args.duration - call.duration)
+            elif args.duration is not None:
+                timeout = 0.2  # not answered yet: look again soon
+            done, _ = await asyncio.wait(
+                {stopper, ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ended in done:
+                break
+            if stopper in done or (
+                args.duration is not None and call.answered_at is not None and call.duration >= args.duration
+            ):
+                await call.hangup()
+                break
+            if (
+                getattr(args, "dtmf", None)
+                and call.state == "connected"
+                and not getattr(call, "_dtmf_sent", False)
+            ):
+                call._dtmf_sent = True  # type: ignore[attr-defined]
+                await call.send_dtmf(args.dtmf)
+    finally:
+        stopper.cancel()
+        ended.cancel()
+    await call.wait_ended()
+
+
+async def run_call(args: argparse.Namespace, config: AccountConfig | None, out: Any) -> int:
+    engine, stop = await _setup(args, config, out)
+    try:
+        if config is not None and config.register and not await _register(engine, config):
+            return EXIT_REGISTRATION
+        call = await engine.call(args.uri, config.id if config else None)
+        tasks = []
+        if args.interactive:
+            tasks.append(asyncio.ensure_future(_interactive(engine, [call], out)))
+        await _talk(call, args, stop)
+        for task in tasks:
+            task.cancel()
+        return _exit_code(call)
+    finally:
+        await engine.stop()
+
+
+async def run_answer(args: argparse.Namespace, config: AccountConfig | None, out: Any) -> int:
+    engine, stop = await _setup(args, config, out)
+    engine.auto_answer = not args.interactive
+    try:
+        if config is not None:
+            config.allow_direct_calls = args.allow_direct
+            if not await _register(engine, config):
+                return EXIT_REGISTRATION
+        answered = 0
+        result = EXIT_OK
+        call_ref: list[Call] = []
+        tasks = []
+        if args.interactive:
+            tasks.append(asyncio.ensure_future(_interactive(engine, call_ref, out)))
+        while (args.calls == 0 or answered < args.calls) and not stop.is_set():
+            call = await _next_call(engine, stop)
+            if call is None:
+                break
+            call_ref[:] = [call]
+            await _talk(call, args, stop)
+            answered += 1
+            result = _exit_code(call)
+        for task in tasks:
+            task.cancel()
+        return result
+    finally:
+        await engine.stop()
+
+
+async def _next_call(engine: Engine, stop: asyncio.Event) -> Call | None:
+    while not stop.is_set():
+        for call in list(engine.calls.values()):
+            if call.direction == "incoming" and not call.ended:
+                return call
+        try:
+            await asyncio.wait_for(stop.wait(), 0.05)
+        except TimeoutError:
+            pass
+    return None
