@@ -18,8 +18,10 @@ each lost frame is replaced by ``conceal``:
   the real one.
 
 Unlike Appendix I the output is not delayed by 3.75 ms (the engine cannot afford latency for
-concealment), so the first repetition starts one pitch period back from the last real sample;
-the pitch search aligns that junction.
+concealment), so the first repetition starts one pitch period back from the last real sample,
+without an overlap-add into the past; instead, the start of the repetition is bent (by an offset
+fading out over a quarter period) onto the linear prediction of the next sample, so the junction
+has neither a step nor a kink.
 
 The concealer works at any rate; codecs use it at their native rate (8 kHz for G.711, 16 kHz for
 G.722) so that the up-sampler after it sees one continuous signal.
@@ -58,6 +60,7 @@ class Concealer:
         self._pitch = self._pitch_max
         self._overlap = 1
         self._loops: list[FloatArray] = []
+        self._junction_offset = 0.0
 
     # -- public -------------------------------------------------------------------------
 
@@ -122,29 +125,16 @@ class Concealer:
         self._overlap = ov
         self._loops = []
         for m in (1, 2, 3):
-            length = self._junction(m * p)
+            length = m * p
             loop = h[len(h) - length :].copy()
             # fade the end of the loop into what precedes its start, so the wrap is seamless
             w = (np.arange(ov) + 0.5) / ov
             before = h[len(h) - length - ov : len(h) - length]
             loop[length - ov :] = (1.0 - w) * loop[length - ov :] + w * before
             self._loops.append(loop)
-
-    def _junction(self, lag: int) -> int:
-        """Refines ``lag`` by up to 2% so that the samples before the repeated segment best match
-        the last real samples (value and slope): the repetition then starts without a kink."""
-        h = self._history
-        span = max(2, round(0.5 * self._ms))
-        delta = max(1, lag // 50)
-        hi = min(lag + delta, (len(h) - span - self._overlap) // 1)
-        best, best_err = lag, np.inf
-        tail = h[len(h) - span :]
-        for cand in range(max(1, lag - delta), hi + 1):
-            before = h[len(h) - span - cand : len(h) - cand]
-            err = float(np.sum((tail - before) ** 2))
-            if err < best_err:
-                best, best_err = cand, err
-        return best
+        # the sample before the repeated period rarely equals the last real one exactly (the
+        # waveform drifts): shift the start of the repetition by the difference, fading out
+        self._junction_offset = h[-1] - h[len(h) - p - 1]
 
     def _source(self, m: int, t: npt.NDArray[np.int64]) -> FloatArray:
         loop = self._loops[m - 1]
@@ -169,6 +159,9 @@ class Concealer:
             if np.any(sel):
                 w = (t[sel] - switch + 0.5) / ov
                 out[sel] = (1.0 - w) * self._source(m - 1, t[sel]) + w * self._source(m, t[sel])
+        bend = t < ov
+        if np.any(bend):
+            out[bend] += self._junction_offset * (1.0 - t[bend] / ov)
         gain = 1.0 - ATTENUATION_PER_10MS * np.maximum(0, t - t10) / t10
         return out * np.clip(gain, 0.0, 1.0)
 

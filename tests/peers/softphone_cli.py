@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class CliProcess:
     """softphone-cli with --json: events are read from stdout as they come."""
 
-    def __init__(self, *args: str, password: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, password: str | None = None, env: dict[str, str] | None = None, stdin: bool = False
+    ) -> None:
         full_env = dict(os.environ)
         full_env.update(env or {})
         full_env["PYTHONPATH"] = str(ROOT)
@@ -31,7 +33,7 @@ class CliProcess:
             self.args,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             text=True,
             env=full_env,
             cwd=ROOT,
@@ -60,6 +62,12 @@ class CliProcess:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self._stderr.append(line)
+
+    def send(self, line: str) -> None:
+        """One line on the CLI's stdin (interactive mode)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     @property
     def stderr(self) -> str:
