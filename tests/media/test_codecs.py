@@ -91,7 +91,9 @@ def test_to_int16_rounds_and_saturates() -> None:
     assert to_int16([0.4, 0.6, -0.6, 40000, -40000]).tolist() == [0, 1, -1, 32767, -32768]
 
 
-@pytest.mark.parametrize(("rate_in", "rate_out"), [(48000, 8000), (8000, 48000), (48000, 16000), (16000, 48000)])
+@pytest.mark.parametrize(
+    ("rate_in", "rate_out"), [(48000, 8000), (8000, 48000), (48000, 16000), (16000, 48000)]
+)
 def test_resampler_gives_whole_frames_and_is_seamless_across_frames(rate_in: int, rate_out: int) -> None:
     t = np.arange(rate_in) / rate_in
     x = 10000 * np.sin(2 * np.pi * 1000 * t)
@@ -141,7 +143,9 @@ def test_names_are_case_insensitive() -> None:
     assert make_codec("g722", 9, 8000).name == "G722"
 
 
-@pytest.mark.parametrize(("name", "clock"), [("G729", 8000), ("PCMU", 16000), ("G722", 16000), ("opus", 8000)])
+@pytest.mark.parametrize(
+    ("name", "clock"), [("G729", 8000), ("PCMU", 16000), ("G722", 16000), ("opus", 8000)]
+)
 def test_unsupported_codecs_and_clock_rates(name: str, clock: int) -> None:
     with pytest.raises(UnsupportedCodec):
         make_codec(name, 18, clock)
@@ -181,16 +185,22 @@ def test_encode_needs_one_frame() -> None:
 # -- quality ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "minimum"), [("PCMU", 30.0), ("PCMA", 30.0), ("G722", 25.0), ("opus", 15.0)])
+@pytest.mark.parametrize(
+    ("name", "minimum"), [("PCMU", 30.0), ("PCMA", 30.0), ("G722", 25.0), ("opus", 15.0)]
+)
 def test_1khz_sine_roundtrip_snr(name: str, minimum: float) -> None:
     codec = make_codec(name, 0, 48000 if name == "opus" else 8000, 2 if name == "opus" else 1)
-    y = roundtrip(codec, sine(1000, 1.0))
-    snr, amplitude = sine_snr(y, 1000)
+    y = roundtrip(codec, sine(1000, 1.5))
+    # steady state: libopus starts a pure tone in hybrid mode (~16 dB) and moves to CELT (~44 dB)
+    # within its first 0.5 s
+    snr, amplitude = sine_snr(y, 1000, skip=0.5)
     assert snr > minimum
     assert 20 * np.log10(amplitude / 10000) == pytest.approx(0.0, abs=0.5)
 
 
-@pytest.mark.parametrize(("name", "delay", "minimum"), [("PCMU", 264, 35.0), ("PCMA", 264, 35.0), ("G722", 198, 28.0)])
+@pytest.mark.parametrize(
+    ("name", "delay", "minimum"), [("PCMU", 264, 35.0), ("PCMA", 264, 35.0), ("G722", 198, 28.0)]
+)
 def test_waveform_codecs_keep_the_waveform_with_a_fixed_delay(name: str, delay: int, minimum: float) -> None:
     # 40 tones in the telephone band: the output is the input, delayed by a whole number of samples
     x = multitone(1.0, 200, 3300)
@@ -213,7 +223,7 @@ def test_opus_passes_fullband_audio() -> None:
 def test_opus_fmtp_bitrate_and_cbr() -> None:
     x = sine(440, 0.5)
     low = make_codec("opus", 111, 48000, 2, "maxaveragebitrate=16000")
-    assert max(len(low.encode(f)) for f in frames(x)) <= 16000 // 8 // 50 * 1.5
+    assert np.mean([len(low.encode(f)) for f in frames(x)][5:]) <= 16000 / 8 / 50 * 1.2
     cbr = make_codec("opus", 111, 48000, 2, "maxaveragebitrate=24000;cbr=1")
     assert {len(cbr.encode(f)) for f in frames(x)[5:]} == {24000 // 8 // 50}
     narrow = make_codec("opus", 111, 48000, 2, "maxplaybackrate=8000")
@@ -262,11 +272,14 @@ def voiced(seconds: float, f0: float = 150.0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("name", "pt", "clock", "channels"), CODECS)
-def test_conceal_gives_one_frame_close_to_the_lost_audio(name: str, pt: int, clock: int, channels: int) -> None:
+def test_conceal_gives_one_frame_close_to_the_lost_audio(
+    name: str, pt: int, clock: int, channels: int
+) -> None:
     x = voiced(1.0)
     sender = make_codec(name, pt, clock, channels)
     payloads = [sender.encode(f) for f in frames(x)]
-    clean = np.concatenate([make_codec(name, pt, clock, channels).decode(p) for p in payloads])
+    reference = make_codec(name, pt, clock, channels)
+    clean = np.concatenate([reference.decode(p) for p in payloads])
     receiver = make_codec(name, pt, clock, channels)
     lost = {i for i in range(len(payloads)) if i % 10 == 5}
     out = [receiver.conceal() if i in lost else receiver.decode(p) for i, p in enumerate(payloads)]
