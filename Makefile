@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test venv deps-run deps-test lint typecheck bench clean
+.PHONY: run test demo venv deps-run deps-test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,17 @@ run: deps-run venv
 test: deps-test venv
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
+demo: deps-test venv
+	$(PY) scripts/demo.py
+
 lint: venv
 	$(VENV)/bin/ruff check softphone tests bench
 	$(VENV)/bin/mypy
 
-bench: venv
+bench: deps-test venv
 	$(PY) bench/parse.py
+	$(PY) bench/latency.py
+	$(PY) bench/call_cpu.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import os
 import signal
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     reg = sub.add_parser("register", help="register and stay registered")
     reg.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="then unregister and exit")
+    sub.add_parser("devices", help="list audio devices")
     call = sub.add_parser("call", help="place a call")
     call.add_argument("uri", help="who to call: sip:bob@example.com, bob@host, or a number")
     _media_options(call)
@@ -186,6 +189,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     out = Output(args.json)
+    if args.command == "devices":
+        from .core.audio_devices import audio_devices, describe_devices
+
+        if args.json:
+            for dev in audio_devices():
+                print(json.dumps({"event": "device", **dataclasses.asdict(dev)}))
+        else:
+            print(describe_devices())
+        return EXIT_OK
     try:
         config = account_from_args(args) if args.user else None
     except AccountError as exc:
