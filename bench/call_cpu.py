@@ -43,14 +43,31 @@ def softphone(codec: str, seconds: float, wav: Path) -> tuple[float, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     callee = subprocess.Popen(
         [*CLI, "--listen", f"127.0.0.1:{port}", "answer", "--codecs", codec],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     assert callee.stdout is not None
     callee.stdout.readline()  # started
     caller = subprocess.Popen(
-        [*CLI, "--listen", "127.0.0.1:0", "call", f"sip:b@127.0.0.1:{port}", "--codecs", codec,
-         "--play", str(wav), "--duration", str(seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        [
+            *CLI,
+            "--listen",
+            "127.0.0.1:0",
+            "call",
+            f"sip:b@127.0.0.1:{port}",
+            "--codecs",
+            codec,
+            "--play",
+            str(wav),
+            "--duration",
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     assert caller.stdout is not None
     for line in caller.stdout:
@@ -66,8 +83,10 @@ def softphone(codec: str, seconds: float, wav: Path) -> tuple[float, float]:
 
 
 def baresip(codec: str, seconds: float, wav: Path, workdir: Path) -> tuple[float, float]:
-    with Baresip(workdir / f"b-{codec}", user="bob", codecs=[codec]) as b, \
-         Baresip(workdir / f"a-{codec}", user="alice", codecs=[codec], play_wav=wav) as a:
+    with (
+        Baresip(workdir / f"b-{codec}", user="bob", codecs=[codec]) as b,
+        Baresip(workdir / f"a-{codec}", user="alice", codecs=[codec], play_wav=wav) as a,
+    ):
         a.dial(b.contact_uri)
         a.wait_event("CALL_ESTABLISHED", timeout=10)
         start_a, start_b = a.cpu_seconds(), b.cpu_seconds()
@@ -87,7 +106,10 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
     print(f"CPU seconds per minute of call ({args.seconds:.0f} s calls, one process per endpoint)")
-    print(f"{'codec':6} {'softphone caller':>17} {'softphone callee':>17} {'baresip caller':>15} {'baresip callee':>15}")
+    print(
+        f"{'codec':6} {'softphone caller':>17} {'softphone callee':>17} "
+        f"{'baresip caller':>15} {'baresip callee':>15}"
+    )
     for codec in args.codecs.split(","):
         rate = 48000 if codec.lower() == "opus" else 16000 if codec.upper() == "G722" else 8000
         wav = speech_wav(rate=rate, seconds=args.seconds + 20)
