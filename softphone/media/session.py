@@ -173,6 +173,7 @@ class AudioCallMedia:
             recv_pt=n.recv_pt,
             dtmf_send_pt=n.telephone_event_send_pt,
             dtmf_recv_pt=n.telephone_event_recv_pt,
+            dtmf_rate=n.telephone_event_rate or 8000,
             sending=n.direction in ("sendrecv", "sendonly"),
             receiving=n.direction in ("sendrecv", "recvonly"),
         )

@@ -35,6 +35,7 @@ class StreamSettings:
     recv_pt: int
     dtmf_send_pt: int | None = None
     dtmf_recv_pt: int | None = None
+    dtmf_rate: int = 8000
     sending: bool = True
     receiving: bool = True
 
@@ -66,8 +67,8 @@ class AudioStream:
         )
         self.muted = False
         self._timestamp = int.from_bytes(np.random.bytes(4), "big")
-        self._dtmf_sender = DtmfSender(clock_rate=codec.clock_rate)
-        self._dtmf_receiver = DtmfReceiver(clock_rate=codec.clock_rate)
+        self._dtmf_sender = DtmfSender(clock_rate=settings.dtmf_rate)
+        self._dtmf_receiver = DtmfReceiver(clock_rate=settings.dtmf_rate)
         self._tasks: list[asyncio.Task[None]] = []
         self._first_packet = True
         self.frames_played = 0
@@ -170,12 +171,14 @@ class AudioStream:
     def _on_packet(self, packet: Any, arrival: float) -> None:
         pt = packet.payload_type
         if self.settings.dtmf_recv_pt is not None and pt == self.settings.dtmf_recv_pt:
+            self.jitter.skip(packet.sequence_number)  # an event, not a lost audio frame
             event = self._dtmf_receiver.feed(packet.payload, packet.timestamp, packet.sequence_number)
             if event is not None and self.on_dtmf is not None:
                 self.on_dtmf(event.digit)
             return
         if pt != self.settings.recv_pt:
-            return  # comfort noise and friends
+            self.jitter.skip(packet.sequence_number)  # comfort noise and friends
+            return
         self.jitter.put(packet.sequence_number, packet.timestamp, packet.payload, arrival, packet.marker)
 
     def stats(self) -> dict[str, Any]:
