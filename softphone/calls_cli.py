@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from typing import Any
@@ -27,15 +28,19 @@ def media_options(args: argparse.Namespace) -> MediaOptions:
         play=args.play,
         record=args.record,
         media_timeout=args.media_timeout,
+        ice=args.ice or args.ice_relay_only,
+        stun_server=args.stun_server,
+        turn_server=args.turn_server,
+        turn_username=args.turn_user,
+        turn_password=os.environ.get(args.turn_password_env) if args.turn_password_env else None,
+        ice_relay_only=args.ice_relay_only,
     )
 
 
 def _exit_code(call: Call) -> int:
     if call.answered_at is None:
         return EXIT_NOT_ANSWERED
-    if call.end_reason and (
-        call.end_reason.startswith("media timeout") or call.end_reason.startswith("no ACK")
-    ):
+    if call.end_reason and call.end_reason.startswith(("media timeout", "no ACK", "unusable answer")):
         return EXIT_BROKEN
     return EXIT_OK
 
@@ -196,12 +201,13 @@ async def run_answer(args: argparse.Namespace, config: AccountConfig | None, out
 
 
 async def _next_call(engine: Engine, stop: asyncio.Event) -> Call | None:
-    while not stop.is_set():
-        for call in list(engine.calls.values()):
-            if call.direction == "incoming" and not call.ended:
-                return call
-        try:
-            await asyncio.wait_for(stop.wait(), 0.05)
-        except TimeoutError:
-            pass
-    return None
+    """The next incoming call, even one that already ended (a 488 right away counts too)."""
+    getter = asyncio.ensure_future(engine.incoming_calls.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else None

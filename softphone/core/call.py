@@ -96,6 +96,7 @@ class Call:
     _ok: Response | None = None
     _answer_sdp: bytes = b""
     _acked: asyncio.Event = field(default_factory=asyncio.Event)
+    _answer_in_ack: bool = False  # our offer went in a 2xx: the answer comes in the ACK
     _reinvite_pending: bool = False
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -225,6 +226,10 @@ class Call:
             return
         self.hooks.on_dialog(self)
         await self._send_ack()
+        if self._cancelled:
+            # The 2xx crossed our CANCEL (RFC 3261 §9.1): ACK it, then end the call with BYE (§15).
+            await self._end("cancelled", response.status, send_bye=True)
+            return
         try:
             self.media.accept(response.body)
         except MediaNegotiationError as exc:
@@ -310,6 +315,12 @@ class Call:
         self._ok = ok
         self._respond(ok)
         self._spawn(self._retransmit_2xx(incoming, ok))
+        if not request.body:
+            # Our offer is in the 200: connected when the ACK brings the answer (RFC 3261 §13.2.1).
+            self._answer_in_ack = True
+            self.state = "answering"
+            self.answered_at = time.monotonic()
+            return
         self._connected()
         await self.media.start()
 
@@ -345,11 +356,25 @@ class Call:
 
     def on_ack(self, request: Request) -> None:
         self._acked.set()
-        if request.body and self._server_invite is not None and not self._server_invite.request.body:
-            try:
-                self.media.accept(request.body)
-            except MediaNegotiationError as exc:
+        if not self._answer_in_ack:
+            return
+        self._answer_in_ack = False
+        was_held = self.media.remote_held
+        try:
+            if not request.body:
+                raise MediaNegotiationError('399 softphone "No answer in the ACK"')
+            self.media.accept(request.body)
+        except MediaNegotiationError as exc:
+            if self.state == "answering":
                 self._spawn(self._end(f"unusable answer in ACK: {exc.warning}", 488, send_bye=True))
+            else:
+                log.info("call %s: unusable answer in ACK to re-INVITE: %s", self.id, exc.warning)
+            return
+        if self.state == "answering":
+            self._connected()
+            self._spawn(self.media.start())
+        elif self.media.remote_held != was_held:
+            self._emit("held" if self.media.remote_held else "resumed", by="remote")
 
     # -- in the dialog --
     def on_request(self, incoming: IncomingRequest) -> None:
@@ -389,6 +414,7 @@ class Call:
         headers.add("Content-Type", "application/sdp")
         ok = make_response(request, 200, headers=headers, body=body)
         self._acked = asyncio.Event()
+        self._answer_in_ack = not request.body
         self.hooks.stack.respond(incoming.transaction, ok)
         self._spawn(self._retransmit_2xx(incoming, ok))
         if self.media.remote_held != was_held:
@@ -477,7 +503,8 @@ class Call:
     # -- endings --
     def _connected(self) -> None:
         self.state = "connected"
-        self.answered_at = time.monotonic()
+        if self.answered_at is None:
+            self.answered_at = time.monotonic()
         info = self.media.info()
         self._emit("answered", **info)
         self.media.on_timeout = self._media_timeout

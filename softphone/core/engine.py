@@ -68,6 +68,7 @@ class Engine:
             methods |= {"INVITE", "BYE", "INFO", "UPDATE"}
         self.policy = UasPolicy(methods=frozenset(methods), extensions=frozenset({"replaces"}))
         self.calls: dict[str, Call] = {}
+        self.incoming_calls: asyncio.Queue[Call] = asyncio.Queue()
         self._dialogs: dict[tuple[str, str, str], Call] = {}
         self.auto_answer = False
         self.do_not_disturb = False
@@ -102,6 +103,12 @@ class Engine:
             *(reg.stop(unregister=True) for reg in self.registrations.values()),
             return_exceptions=True,
         )
+        # Let a final response to an INVITE get its ACK (or be retransmitted once) before the
+        # socket goes away; a lost 486 would otherwise leave the caller retrying into nothing.
+        for _ in range(20):
+            if self.stack.layer.transactions == 0:
+                break
+            await asyncio.sleep(0.05)
         await self.stack.close()
         self.emit(EngineEvent("stopped"))
 
@@ -212,6 +219,7 @@ class Engine:
             return
         call = Call(self._hooks(), self.media_factory(), "incoming", remote, account)
         self.calls[call.id] = call
+        self.incoming_calls.put_nowait(call)
         asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer))
 
     # -- requests nobody else serves --

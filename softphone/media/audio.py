@@ -32,10 +32,17 @@ def silence(samples: int = FRAME_SAMPLES) -> Int16Array:
     return np.zeros(samples, dtype=np.int16)
 
 
+_INT16_MIN = np.float64(-32768.0)  # numpy scalars: cheaper for ufuncs than Python floats
+_INT16_MAX = np.float64(32767.0)
+
+
 def to_int16(x: npt.ArrayLike) -> Int16Array:
     """Rounds and saturates float samples (int16 scale) to int16."""
     a = np.asarray(x, dtype=np.float64)
-    return np.clip(np.rint(a), -32768, 32767).astype(np.int16)
+    a = np.rint(a, out=np.empty(a.shape))
+    np.minimum(a, _INT16_MAX, out=a)
+    np.maximum(a, _INT16_MIN, out=a)
+    return a.astype(np.int16)
 
 
 def level_dbfs(frame: npt.ArrayLike) -> float:
@@ -111,9 +118,14 @@ class Resampler:
             # phases[p, j] multiplies x[i - (k - 1) + j] for an output at upsampled index i*up + p
             self._phases = h.reshape(k, self.up).T[:, ::-1].copy()
             self._taps_per_phase = k
+        self._phases_t = self._phases.T.copy()  # (k, up), for the interpolation product
         self._hist = np.zeros(self._taps_per_phase - 1)  # last k-1 input samples (zeros at start)
         self._next_out = 0  # index of the next output sample, in output samples since the start
         self._consumed = 0  # input samples consumed so far
+        # integer ratios (48 kHz <-> 8, 16 kHz): a work buffer and its matrix of input windows,
+        # made once per input length and offset, so a frame costs one copy and one product
+        self._integer = not self._passthrough and (self.up == 1 or self.down == 1)
+        self._views: dict[tuple[int, int], tuple[FloatArray, FloatArray]] = {}
 
     @property
     def delay(self) -> float:
@@ -132,6 +144,8 @@ class Resampler:
 
     def process_float(self, x: npt.ArrayLike) -> FloatArray:
         """Like ``process`` but returns unrounded float samples (int16 scale)."""
+        if self._integer:
+            return self._process_integer(x)
         samples = np.asarray(x, dtype=np.float64).ravel()
         if self._passthrough:
             return samples.copy()
@@ -157,6 +171,53 @@ class Resampler:
         if k > 1:
             self._hist = buf[len(buf) - (k - 1) :].copy()
         return out
+
+    def _process_integer(self, x: npt.ArrayLike) -> FloatArray:
+        """``process_float`` for ``up == 1`` (decimation) or ``down == 1`` (interpolation).
+
+        Same arithmetic as the general case (one dot product of ``k`` taps per output sample, in
+        the same order whatever the block size), without gathering the windows: they are a
+        strided view of a work buffer holding the history and the new samples.
+        """
+        samples = np.asarray(x).ravel()
+        n = len(samples)
+        m = self._taps_per_phase - 1
+        # decimation: output n reads input n*down (the newest sample of its window); offset is
+        # where the first output's window starts in the work buffer (0 with whole frames)
+        offset = self._next_out * self.down - self._consumed if self.up == 1 else 0
+        work, windows = self._integer_views(n, offset)
+        work[:m] = self._hist
+        work[m:] = samples
+        out: FloatArray
+        if self.up == 1:
+            out = np.einsum("ij,j->i", windows, self._phases[0])
+        else:
+            # windows[i] ends at input sample i: it gives the up outputs i*up .. i*up + up-1
+            out = np.matmul(windows, self._phases_t).ravel()
+        self._next_out += len(out)
+        self._consumed += n
+        self._hist[:] = work[n:]
+        return out
+
+    def _integer_views(self, n: int, offset: int) -> tuple[FloatArray, FloatArray]:
+        key = (n, offset)
+        cached = self._views.get(key)
+        if cached is not None:
+            return cached
+        k = self._taps_per_phase
+        work = np.zeros(k - 1 + n)
+        step = work.strides[0]
+        if self.up == 1:
+            rows = max(0, (n - 1 - offset) // self.down + 1)
+            shape, strides = (rows, k), (self.down * step, step)
+        else:
+            shape, strides = (n, k), (step, step)
+        windows = np.lib.stride_tricks.as_strided(work[offset:], shape, strides, writeable=False)
+        if n <= 8 * FRAME_SAMPLES:  # frames are cached, one-shot signals are not
+            if len(self._views) >= 8:
+                self._views.clear()
+            self._views[key] = (work, windows)
+        return work, windows
 
 
 def resample(x: npt.ArrayLike, in_rate: int, out_rate: int) -> Int16Array:

@@ -107,6 +107,16 @@ def _frame48(pcm48: npt.ArrayLike) -> Int16Array:
 
 def _to_mono(frame: AudioFrame) -> Int16Array:
     """Decoded frame (s16, packed mono or stereo) -> int16 mono; stereo is averaged."""
+    if frame.format.name == "s16":  # packed s16, what the decoders give: read the plane directly
+        channels = frame.layout.nb_channels
+        plane = memoryview(frame.planes[0])
+        packed: Int16Array = np.frombuffer(plane, dtype=np.int16, count=frame.samples * channels)
+        if channels == 1:
+            return packed.copy()
+        if channels == 2:  # the mean of two int16, rounded half to even as np.rint does
+            both = packed.reshape(-1, 2)
+            mono: Int16Array = np.rint((both[:, 0].astype(np.int32) + both[:, 1]) * 0.5).astype(np.int16)
+            return mono
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
     if frame.format.is_planar:
@@ -139,12 +149,18 @@ class _AvCodec:
         return self.clock_rate * FRAME_MS // 1000
 
     def encode(self, pcm48: npt.ArrayLike) -> bytes:
-        native = self._down.process(_frame48(pcm48))
+        native = self._resample_down(pcm48)
         frame = AudioFrame.from_ndarray(native.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = self._native_rate
         frame.pts = self._pts
         self._pts += len(native)
         return b"".join(bytes(p) for p in self._encoder.encode(frame))
+
+    def _resample_down(self, pcm48: npt.ArrayLike) -> Int16Array:
+        frame = _frame48(pcm48)
+        if self._native_rate == RATE:
+            return frame
+        return self._down.process(frame)
 
     def _decode_native(self, payload: bytes) -> Int16Array | None:
         if not payload:
@@ -187,7 +203,47 @@ class G711Codec(_PlcCodec):
         self.name = upper
         self.clock_rate = 8000
         self.payload_type = payload_type
-        super().__init__(av_name="pcm_mulaw" if upper == "PCMU" else "pcm_alaw", native_rate=8000)
+        av_name = "pcm_mulaw" if upper == "PCMU" else "pcm_alaw"
+        super().__init__(av_name=av_name, native_rate=8000)
+        self._encode_table, self._decode_table = _g711_tables(av_name)
+
+    def encode(self, pcm48: npt.ArrayLike) -> bytes:
+        native = self._resample_down(pcm48)
+        return self._encode_table[native.view(np.uint16)].tobytes()
+
+    def _decode_native(self, payload: bytes) -> Int16Array | None:
+        if not payload:
+            return None
+        return self._decode_table[np.frombuffer(payload, dtype=np.uint8)]
+
+
+_G711_TABLES: dict[str, tuple[npt.NDArray[np.uint8], Int16Array]] = {}
+
+
+def _g711_tables(av_name: str) -> tuple[npt.NDArray[np.uint8], Int16Array]:
+    """FFmpeg's G.711 coder as two lookup tables, made once by running it over every input.
+
+    ``encode[s.view(uint16)]`` is the byte FFmpeg's encoder gives for the int16 sample ``s``;
+    ``decode[byte]`` the sample its decoder gives for a byte. G.711 is memoryless, so looking the
+    samples up gives exactly FFmpeg's output, without an ``AudioFrame`` and a codec call per frame.
+    """
+    tables = _G711_TABLES.get(av_name)
+    if tables is not None:
+        return tables
+    encoder = _context(av_name, "w", 8000)
+    every_sample = np.arange(65536, dtype=np.uint16).view(np.int16)
+    frame = AudioFrame.from_ndarray(every_sample.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = 8000
+    frame.pts = 0
+    coded = b"".join(bytes(p) for p in [*encoder.encode(frame), *encoder.encode(None)])
+    encode = np.frombuffer(coded, dtype=np.uint8).copy()
+    decoder = _context(av_name, "r", 8000)
+    decoded = [_to_mono(f) for f in decoder.decode(Packet(bytes(range(256)))) if isinstance(f, AudioFrame)]
+    decode = np.concatenate(decoded) if decoded else np.zeros(0, dtype=np.int16)
+    if len(encode) != 65536 or len(decode) != 256:
+        raise RuntimeError(f"{av_name}: unexpected output building the G.711 tables")
+    _G711_TABLES[av_name] = (encode, decode)
+    return encode, decode
 
 
 class G722Codec(_PlcCodec):
@@ -253,22 +309,31 @@ class OpusCodec(_AvCodec):
         return pcm
 
     def conceal(self) -> Int16Array:
-        """libopus PLC: decode the last packet's TOC byte (code 0) with an empty frame."""
+        """libopus PLC: decode the last packet's TOC byte (code 0) with an empty frame.
+
+        The TOC keeps the last packet's mode, bandwidth, frame size and stereo flag, so libopus
+        conceals one frame of that size; for frames shorter than 20 ms it is called again, and a
+        longer one is cut to 20 ms.
+        """
         if self._last_toc is None:
             return silence()
-        toc = bytes([self._last_toc & 0xFC])  # same mode/bandwidth/frame size/stereo, one frame
-        try:
-            frames = self._decoder.decode(Packet(toc))
-        except av.error.FFmpegError:
-            frames = []
-        pcm = [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
-        if not pcm:
+        toc = bytes([self._last_toc & 0xFC])
+        pcm: list[Int16Array] = []
+        have = 0
+        while have < FRAME_SAMPLES:
+            try:
+                frames = self._decoder.decode(Packet(toc))
+            except av.error.FFmpegError:
+                break
+            got = [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
+            if not got or not sum(len(g) for g in got):
+                break
+            pcm.extend(got)
+            have += sum(len(g) for g in got)
+        if have < FRAME_SAMPLES:
             return silence()
         self.plc_frames += 1
-        out = np.concatenate(pcm)
-        if len(out) != FRAME_SAMPLES:  # the last packet was not 20 ms: keep one frame's worth
-            out = np.resize(out, FRAME_SAMPLES) if len(out) else silence()
-        return out
+        return np.concatenate(pcm)[:FRAME_SAMPLES]
 
 
 def make_codec(

@@ -26,16 +26,17 @@ reported as ``current_delay_ms``.
 
 *Missing packet at its slot.*
 - a later packet is buffered and sequence numbers are missing before it: if the slot is past its
-  deadline (``P >= target``) the packet is declared lost (``"lost"``, counted in ``lost``); if not
-  the buffer waits one frame for it (``"lost"`` too, the caller conceals, but the timeline does
-  not move: the delay grows by one frame);
+  deadline (``P >= target``) the packet is declared lost (``"lost"``; ``lost`` counts it when the
+  next packet is played); if not, the buffer waits one frame for it (``"lost"`` too, the caller
+  conceals, but the timeline does not move: the delay grows by one frame);
 - a later packet is buffered and no sequence number is missing: this is a gap in the timestamps
   (silence suppression / DTX): ``None`` is returned and playout restarts at the next packet's
   ideal time (the marker bit is not needed but a new talk spurt is handled that way);
-- nothing is buffered (underrun): the buffer waits (``"lost"``, delay grows by one frame) up to
-  three frames (60 ms, when G.711 concealment has faded out), then returns ``None`` and
-  re-buffers: the next packet starts playing at its ideal time (immediately if it is a
-  continuation that was delayed, after the target delay if it is on time).
+- nothing is buffered (underrun): ``"lost"`` for up to three frames (60 ms, when concealment
+  has faded out), then ``None`` and re-buffering: the next packet starts playing at its ideal
+  time (immediately if it is a delayed continuation, after the target delay if it is on time).
+  During those three frames, a slot past its deadline is given up (a packet for it arriving
+  later is late), one before its deadline is waited for (the delay grows by one frame).
 
 *Delay control* (adaptation happens during speech too, since G.711 peers send continuously):
 - when the target rises above ``P`` the buffer inserts a frame (``"lost"``; at most one every
@@ -47,23 +48,29 @@ reported as ``current_delay_ms``.
 - if ``P`` exceeds ``max_delay_ms`` by more than two frames (say, a burst of packets after a
   network stall) the buffer skips straight to the packet whose ``P`` is closest to the target.
 
+Packets of the same RTP stream that are not audio (telephone-events, comfort noise) share the
+sequence numbers: give their sequence numbers to ``skip`` so that they do not count as losses.
+
 Late packets (their slot has been played or declared lost) are counted in ``late`` and dropped,
 but their transit still feeds the delay estimate. A lost packet that arrives later is counted in
 both ``lost`` and ``late``. Duplicates are counted and dropped. A packet whose timing is off by
 more than 3 s from the stream's, or whose sequence number jumps by more than 3000, restarts the
-buffer (the peer restarted its stream).
+buffer (the peer restarted its stream); so does a marker-bit packet whose timing moved by more than
+``max_delay_ms`` (for the delay estimate only). Call ``reset`` when the SSRC changes.
+
+Assumes the peer sends one packet per ``timestamp_step`` (ptime 20) while it talks.
 
 Not thread-safe: call ``put`` and ``pop`` from one thread (the event loop).
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
-
-import numpy as np
 
 LOST: Literal["lost"] = "lost"
 PopResult = bytes | None | Literal["lost"]
@@ -107,6 +114,23 @@ class _Packet:
     marker: bool
 
 
+def _quantile(ordered: list[float], q: float) -> float:
+    """``numpy.quantile(ordered, q)`` (method "linear", same arithmetic) of a sorted list.
+
+    The jitter buffer keeps its window sorted, so the quantile costs O(1) instead of a numpy
+    partition of the whole window at every packet.
+    """
+    n = len(ordered)
+    index = (n - 1) * q
+    if index >= n - 1:
+        return ordered[-1]
+    below = math.floor(index)
+    a, b = ordered[below], ordered[below + 1]
+    t = index - below
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
 def _unwrap(value: int, reference: int, bits: int) -> int:
     """The unwrapped value nearest to ``reference`` whose low ``bits`` bits are ``value``."""
     modulus = 1 << bits
@@ -115,6 +139,8 @@ def _unwrap(value: int, reference: int, bits: int) -> int:
 
 
 class JitterBuffer:
+    """Adaptive playout buffer for one RTP audio stream (see the module documentation)."""
+
     def __init__(
         self,
         *,
@@ -152,12 +178,14 @@ class JitterBuffer:
         self._max_seq: int | None = None
         self._max_ts: int | None = None
         self._expected_seq: int | None = None  # the sequence number after the last one played
+        self._other_seqs: set[int] = set()  # unwrapped sequence numbers of non-audio packets
         self._next_ts: int | None = None  # the slot the next pop plays
         self._skipped = 0  # slots declared lost since the last packet left the buffer
         self._playing = False
         self._underruns = 0
         self._window: deque[tuple[float, float]] = deque()  # (arrival, transit)
         self._window_min: deque[tuple[float, float]] = deque()  # monotonic, for the window minimum
+        self._sorted_transits: list[float] = []  # the window's transits, sorted (for the quantile)
         self._last_transit: float | None = None
         self._target = self.min_delay
         self._target_dirty = False
@@ -196,6 +224,18 @@ class JitterBuffer:
         """Forget the stream (e.g. the peer's SSRC changed); counters are kept."""
         self._reset_stream()
 
+    def skip(self, seq: int) -> None:
+        """Sequence number ``seq`` of this RTP stream carried something else than audio
+        (telephone-event, comfort noise): its absence from the buffer is not a loss."""
+        reference = self._max_seq if self._max_seq is not None else self._expected_seq
+        if reference is None:
+            return
+        ext = _unwrap(seq & 0xFFFF, reference, 16)
+        if self._expected_seq is None or ext >= self._expected_seq:
+            self._other_seqs.add(ext)
+            if len(self._other_seqs) > 4096:
+                self._other_seqs.discard(min(self._other_seqs))
+
     def put(self, seq: int, timestamp: int, payload: bytes, arrival: float, marker: bool = False) -> None:
         self._received += 1
         seq &= 0xFFFF
@@ -220,6 +260,7 @@ class JitterBuffer:
             # a new talk spurt whose timing moved (the peer's timestamps jumped): re-learn the delay
             self._window.clear()
             self._window_min.clear()
+            self._sorted_transits.clear()
             self._last_transit = None
         self._remember_seq(ext_seq)
         self._observe(arrival, ext_ts)
@@ -227,6 +268,14 @@ class JitterBuffer:
             self._max_seq = ext_seq
         if self._max_ts is None or ext_ts > self._max_ts:
             self._max_ts = ext_ts
+        if (
+            marker
+            and not self._playing
+            and self._next_ts is not None
+            and ext_ts < self._next_ts
+            and (self._expected_seq is None or ext_seq >= self._expected_seq)
+        ):
+            self._next_ts = None  # a new talk spurt whose timestamps went back: follow them
         if (self._expected_seq is not None and ext_seq < self._expected_seq) or (
             self._next_ts is not None and ext_ts < self._next_ts
         ):
@@ -287,7 +336,7 @@ class JitterBuffer:
             self._underruns = 0
             nxt = self._packets[min(self._packets)]
             expected = nxt.seq if self._expected_seq is None else self._expected_seq
-            if nxt.seq > expected + self._skipped:
+            if self._audio_seqs_between(expected, nxt.seq) > self._skipped:
                 if p < self._target:
                     return self._conceal()  # may still arrive in time: wait one frame
                 self._skipped += 1
@@ -346,6 +395,11 @@ class JitterBuffer:
         self._p_history.clear()
         self._pops_since_control = 0
 
+    def _audio_seqs_between(self, first: int, end: int) -> int:
+        """Sequence numbers in ``[first, end)`` not used by other payload types."""
+        others = sum(1 for s in self._other_seqs if first <= s < end)
+        return max(0, end - first - others)
+
     def _slot(self) -> int:
         assert self._next_ts is not None, "not started"
         return self._next_ts
@@ -356,8 +410,10 @@ class JitterBuffer:
     def _consume(self, packet: _Packet) -> None:
         """``packet`` leaves the buffer in order: sequence numbers skipped before it were lost."""
         if self._expected_seq is not None and packet.seq > self._expected_seq:
-            self._lost += packet.seq - self._expected_seq
+            self._lost += self._audio_seqs_between(self._expected_seq, packet.seq)
         self._expected_seq = packet.seq + 1
+        if self._other_seqs:
+            self._other_seqs = {s for s in self._other_seqs if s > packet.seq}
         self._skipped = 0
 
     def _conceal(self) -> PopResult:
@@ -377,8 +433,10 @@ class JitterBuffer:
         self._last_transit = transit
         window = self._window
         window.append((arrival, transit))
+        ordered = self._sorted_transits
+        bisect.insort(ordered, transit)
         while window and window[0][0] < arrival - self.window_s:
-            window.popleft()
+            del ordered[bisect.bisect_left(ordered, window.popleft()[1])]
         mins = self._window_min
         while mins and mins[-1][1] >= transit:
             mins.pop()
@@ -395,8 +453,7 @@ class JitterBuffer:
             return
         self._target_dirty = False
         base = self._window_min[0][1]
-        transits = np.fromiter((t for _, t in self._window), dtype=np.float64, count=len(self._window))
-        spread = float(np.quantile(transits, TARGET_QUANTILE)) - base
+        spread = _quantile(self._sorted_transits, TARGET_QUANTILE) - base
         self._target = min(self.max_delay, max(self.min_delay, spread))
 
     # -- state ------------------------------------------------------------------------------
@@ -408,12 +465,14 @@ class JitterBuffer:
         self._max_seq = None
         self._max_ts = None
         self._expected_seq = None
+        self._other_seqs = set()
         self._next_ts = None
         self._skipped = 0
         self._playing = False
         self._underruns = 0
         self._window = deque()
         self._window_min = deque()
+        self._sorted_transits = []
         self._last_transit = None
         self._target = self.min_delay
         self._target_dirty = False

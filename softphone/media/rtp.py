@@ -283,6 +283,7 @@ class RtpSession:
         self._local_rtcp: Address | None = None
         self._rtcp_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._send_datagram: Callable[[bytes], None] | None = None  # see attach_transport()
 
         # where to send: SDP addresses and the current (possibly latched) destinations
         self._sdp_remote: Address | None = None
@@ -486,6 +487,28 @@ class RtpSession:
     def srtp(self) -> SrtpContext | None:
         return self._srtp
 
+    def attach_transport(self, send: Callable[[bytes], None]) -> None:
+        """Carry RTP and RTCP over another datagram transport (ICE) instead of the session's socket(s).
+
+        Call it after :meth:`open`; the socket(s) are closed.  Every RTP/RTCP datagram (SRTP-protected when
+        SRTP is on) then goes to ``send`` - still only while a remote is set (see :meth:`set_remote`), but
+        the transport decides where it goes.  Datagrams from the transport come in through
+        :meth:`receive_datagram`.
+        """
+        if self._rtp_transport is None or self._closed:
+            raise RuntimeError("attach_transport() needs an open RtpSession")
+        self._send_datagram = send
+        for transport in (self._rtp_transport, self._rtcp_transport):
+            if transport is not None:
+                transport.close()
+
+    def receive_datagram(self, data: bytes, addr: Address) -> None:
+        """A datagram from an attached transport: handled like one arriving on the RTP socket (RTP or
+        muxed RTCP, SRTP, latching, statistics)."""
+        if self._closed:
+            return
+        self._on_rtp_datagram(data, _normalize_addr(addr))
+
     # ------------------------------------------------------------------ sending
 
     def send(self, payload: bytes, *, payload_type: int, timestamp: int, marker: bool = False) -> None:
@@ -497,7 +520,10 @@ class RtpSession:
             raise ValueError(f"invalid RTP payload type {payload_type}")
         transport = self._rtp_transport
         remote = self._remote
-        if transport is None or remote is None or self._closed or transport.is_closing():
+        attached = self._send_datagram
+        if transport is None or remote is None or self._closed:
+            return
+        if attached is None and transport.is_closing():
             return
         timestamp &= 0xFFFFFFFF
         packet = RtpPacket(
@@ -511,7 +537,10 @@ class RtpSession:
         data = packet.serialize()
         if self._srtp is not None:
             data = self._srtp.protect_rtp(data)
-        transport.sendto(data, self._destination(remote))
+        if attached is not None:
+            attached(data)
+        else:
+            transport.sendto(data, self._destination(remote))
         self._seq = (self._seq + 1) & 0xFFFF
         self._packets_sent += 1
         self._octets_sent += len(payload)
@@ -528,6 +557,10 @@ class RtpSession:
     def _send_rtcp(self, data: bytes) -> None:
         destination = self.remote_rtcp
         if destination is None:
+            return
+        attached = self._send_datagram
+        if attached is not None:
+            attached(self._srtp.protect_rtcp(data) if self._srtp is not None else data)
             return
         transport = self._rtcp_transport
         if self._rtcp_mux or transport is None:

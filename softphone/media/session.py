@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,10 @@ from .devices import (
     WavFileSink,
     WavFileSource,
 )
+from .ice import IceError, IceTransport
 from .rtp import RtpSession
 from .sdp import (
+    IceParameters,
     LocalMedia,
     Negotiated,
     NegotiationError,
@@ -61,6 +63,15 @@ class MediaOptions:
     sink_factory: Callable[[], AudioSink] | None = None
     jitter_min_ms: float = 20
     jitter_max_ms: float = 200
+    ice: bool = False
+    """ICE (RFC 8445/8839): gather candidates at open(), offer them, answer ICE offers with ours and run the
+    connectivity checks.  Off: no ICE attributes at all (an ICE offer is answered the classic way)."""
+    stun_server: str | None = None  # host:port (or stun: URI) for server-reflexive candidates
+    turn_server: str | None = None  # host:port (or turn:/turns: URI) for a relayed candidate
+    turn_username: str | None = None
+    turn_password: str | None = None
+    ice_relay_only: bool = False  # offer the relayed candidate only (hides our addresses)
+    ice_timeout: float = 20.0  # seconds for the connectivity checks
 
 
 class AudioCallMedia:
@@ -84,9 +95,16 @@ class AudioCallMedia:
         self._sink: AudioSink | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._started = False
+        self.ice: IceTransport | None = None
+        self._ice_task: asyncio.Task[None] | None = None
+        self._ice_remote: tuple[str, str] | None = None  # the peer's ufrag/pwd we run the checks with
+        self._ice_plain = False  # ICE on our side, the peer has none: plain media from our default candidate
+        self._ice_pending: Coroutine[Any, Any, None] | None = None  # checks to run once start() was called
 
     # -- offer/answer --
     async def open(self, local_host: str) -> None:
+        if self.options.ice and await self._open_ice(local_host):
+            return
         host, port = await self.rtp.open(local_host, port_range=self.options.port_range)
         self.local = LocalMedia(
             address=host,
@@ -95,6 +113,46 @@ class AudioCallMedia:
             srtp=self.options.srtp,
             rtcp_mux=True,
         )
+
+    async def _open_ice(self, local_host: str) -> bool:
+        """Gather ICE candidates; RTP goes through the ICE transport, the default candidate in c=/m=.
+
+        False when there is no candidate at all (no interface but loopback): the call goes on without ICE.
+        With ``ice_relay_only`` that is an error instead (IceError, an OSError): no relay, no media.
+        """
+        options = self.options
+        ice = IceTransport(on_datagram=self.rtp.receive_datagram)
+        try:
+            await ice.gather(
+                stun_server=options.stun_server,
+                turn_server=options.turn_server,
+                turn_username=options.turn_username,
+                turn_password=options.turn_password,
+                relay_only=options.ice_relay_only,
+            )
+            default = ice.default_candidate(6 if ":" in local_host else 4)
+            # the session's own socket is only a placeholder: attach_transport() closes it
+            await self.rtp.open(local_host, rtcp_mux=True)
+        except IceError as exc:
+            await ice.close()
+            if options.ice_relay_only:
+                raise
+            log.warning("%s: media without ICE", exc)
+            return False
+        except BaseException:
+            await ice.close()
+            raise
+        self.ice = ice
+        self.rtp.attach_transport(ice.send)
+        self.local = LocalMedia(
+            address=default.address,
+            port=default.port,
+            codecs=list(self.options.codecs),
+            srtp=self.options.srtp,
+            rtcp_mux=True,
+            ice=ice.local_parameters(),
+        )
+        return True
 
     def _local(self) -> LocalMedia:
         assert self.local is not None, "open() first"
@@ -113,6 +171,7 @@ class AudioCallMedia:
         except SdpError as exc:
             raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 400) from None
         self._apply(negotiated)
+        self._apply_ice(negotiated, controlling=False)
         return description.serialize()
 
     def accept(self, answer: bytes) -> None:
@@ -125,6 +184,7 @@ class AudioCallMedia:
         except SdpError as exc:
             raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 400) from None
         self._apply(negotiated)
+        self._apply_ice(negotiated, controlling=True)
 
     def _apply(self, negotiated: Negotiated) -> None:
         previous = self.negotiated
@@ -165,6 +225,47 @@ class AudioCallMedia:
                 self.stream.codec = self._codec
             self.stream.update(settings)
 
+    def _apply_ice(self, negotiated: Negotiated, *, controlling: bool) -> None:
+        """The first time the peer's ICE parameters are known, get the connectivity checks ready (the offerer
+        is controlling, RFC 8445 §6.1.1); plain media to its c=/m= address when it has no ICE.  They run from
+        start() on: an answerer's answer only reaches the peer with the 2xx, when the call is answered."""
+        ice = self.ice
+        if ice is None:
+            return
+        remote = negotiated.ice
+        if remote is not None and not self._ice_plain:
+            key = (remote.ufrag, remote.pwd)
+            if self._ice_remote is None:
+                self._ice_remote = key
+                self._ice_pending = self._ice_connect(ice, remote, controlling)
+            elif key != self._ice_remote:
+                log.warning("ICE restart asked by the peer is not supported; keeping the current pair")
+        elif remote is None and self._ice_remote is None and not self._ice_plain:
+            self._ice_plain = True
+            address, port = negotiated.remote_address, negotiated.remote_port
+            self._ice_pending = self._ice_connect_plain(ice, address, port)
+        if self._started:
+            self._launch_ice()
+
+    def _launch_ice(self) -> None:
+        pending, self._ice_pending = self._ice_pending, None
+        if pending is not None:
+            self._ice_task = asyncio.ensure_future(pending)
+
+    async def _ice_connect(self, ice: IceTransport, remote: IceParameters, controlling: bool) -> None:
+        try:
+            await ice.connect(remote, controlling=controlling, timeout=self.options.ice_timeout)
+        except (IceError, RuntimeError) as exc:
+            # no media: the media timeout ends the call
+            log.log(logging.INFO if ice.state == "closed" else logging.ERROR, "%s", exc)
+
+    async def _ice_connect_plain(self, ice: IceTransport, host: str, port: int) -> None:
+        log.info("the peer does not do ICE: media to %s:%d from our default candidate", host, port)
+        try:
+            await ice.connect_plain(host, port)
+        except (IceError, RuntimeError) as exc:
+            log.log(logging.INFO if ice.state == "closed" else logging.ERROR, "%s", exc)
+
     def _settings(self) -> StreamSettings:
         n = self.negotiated
         assert n is not None
@@ -183,6 +284,7 @@ class AudioCallMedia:
         if self._started or self.negotiated is None or self._codec is None:
             return
         self._started = True
+        self._launch_ice()
         try:
             self._source = (
                 self.options.source_factory()
@@ -241,7 +343,13 @@ class AudioCallMedia:
             self._watchdog.cancel()
         if self.stream is not None:
             await self.stream.stop()
-        await self.rtp.close()
+        await self.rtp.close()  # its RTCP BYE still goes over ICE
+        if self._ice_task is not None:
+            self._ice_task.cancel()
+        if self._ice_pending is not None:
+            self._ice_pending.close()  # never started
+        if self.ice is not None:
+            await self.ice.close()
         for device in (self._source, self._sink):
             if device is not None:
                 device.close()
@@ -266,7 +374,7 @@ class AudioCallMedia:
             "srtp": bool(n.srtp),
             "profile": n.profile,
             "dtmf": n.telephone_event_send_pt is not None,
-        }
+        } | ({"ice": n.ice is not None} if self.ice is not None else {})
 
     def stats(self) -> dict[str, Any]:
         if self.negotiated is None:
@@ -284,4 +392,6 @@ class AudioCallMedia:
         }
         if self.stream is not None:
             out.update(self.stream.stats())
+        if self.ice is not None:
+            out.update(self.ice.stats())
         return out

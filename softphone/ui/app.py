@@ -1,4 +1,8 @@
-"""The desktop application: a Qt window on a qasync loop, driving softphone.core."""
+"""The desktop application: Qt windows on a qasync loop, driving softphone.core.
+
+``softphone [URI]`` starts the phone, or hands ``URI`` (sip:, sips:, tel:, callto:) to the phone
+that is already running, which dials it.
+"""
 
 from __future__ import annotations
 
@@ -8,220 +12,176 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QApplication,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 from ..core.account import AccountConfig, AccountError
 from ..core.engine import Engine
-from ..core.events import EngineEvent
-from ..core.secrets import get_password, set_password
-from ..core.settings import load_accounts, save_accounts
+from ..core.history import History
+from ..core.secrets import get_password
+from ..core.settings import load_accounts
 from ..core.trace import TraceEntry
+from .account_dialog import AccountDialog
+from .controller import PhoneController, make_media_factory
+from .main_window import MainWindow
+from .preferences import Preferences
+from .single_instance import SingleInstance, is_call_uri, normalize_uri, send_to_running
+from .theme import app_icon, apply_scheme
+from .tray import Tray
+
+__all__ = ["AccountDialog", "MainWindow", "main"]
 
 log = logging.getLogger(__name__)
 
-STATE_TEXT = {
-    "idle": "Not registered",
-    "registering": "Registering…",
-    "registered": "Registered",
-    "failed": "Failed",
-    "rejected": "Rejected",
-    "unregistering": "Unregistering…",
-    "unregistered": "Not registered",
-}
+DEFAULT_PORT = 5060
 
 
-class AccountDialog(QDialog):
-    """Asks for the few things needed to register: address, password, transport."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Add account"))
-        form = QFormLayout()
-        self.address = QLineEdit()
-        self.address.setPlaceholderText("sip:alice@example.com")
-        self.address.setAccessibleName(self.tr("SIP address"))
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName(self.tr("Password"))
-        self.transport = QComboBox()
-        self.transport.addItems(["udp", "tcp", "tls"])
-        self.transport.setAccessibleName(self.tr("Transport"))
-        self.proxy = QLineEdit()
-        self.proxy.setPlaceholderText(self.tr("optional, e.g. sip:proxy.example.com"))
-        self.proxy.setAccessibleName(self.tr("Outbound proxy"))
-        self.verify = QCheckBox(self.tr("Verify the server's TLS certificate"))
-        self.verify.setChecked(True)
-        form.addRow(self.tr("SIP address"), self.address)
-        form.addRow(self.tr("Password"), self.password)
-        form.addRow(self.tr("Transport"), self.transport)
-        form.addRow(self.tr("Outbound proxy"), self.proxy)
-        form.addRow("", self.verify)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
-
-    def config(self) -> AccountConfig:
-        return AccountConfig(
-            aor=self.address.text().strip(),
-            password=self.password.text(),
-            transport=self.transport.currentText(),
-            proxy=self.proxy.text().strip() or None,
-            tls_verify=self.verify.isChecked(),
-        )
+def _parse_listen(text: str | None) -> tuple[str, int] | None:
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    return (host or "0.0.0.0", int(port))
 
 
-class MainWindow(QMainWindow):
-    """Accounts with their live registration state, and what happened, in words."""
-
-    def __init__(self, engine: Engine, accounts: list[AccountConfig]) -> None:
-        super().__init__()
-        self.engine = engine
-        self.accounts = accounts
-        self.setWindowTitle(self.tr("Softphone"))
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(QLabel(self.tr("Accounts")))
-        self.account_list = QListWidget()
-        self.account_list.setAccessibleName(self.tr("Accounts"))
-        layout.addWidget(self.account_list)
-        buttons = QHBoxLayout()
-        self.add_button = QPushButton(self.tr("&Add account…"))
-        self.add_button.clicked.connect(self.add_account)
-        buttons.addWidget(self.add_button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        layout.addWidget(QLabel(self.tr("Activity")))
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setAccessibleName(self.tr("Activity"))
-        self.log_view.setMaximumBlockCount(2000)
-        layout.addWidget(self.log_view)
-        self.setCentralWidget(central)
-        self.resize(520, 480)
-        self.items: dict[str, QListWidgetItem] = {}
-        engine.subscribe(self.on_event)
-        for account in accounts:
-            self._add_item(account)
-        if not accounts:
-            self.statusBar().showMessage(self.tr("No account yet: add one to register."))
-
-    def _add_item(self, account: AccountConfig) -> None:
-        item = QListWidgetItem(f"{account.aor}   —   {STATE_TEXT['idle']}")
-        item.setData(Qt.ItemDataRole.UserRole, account.id)
-        self.account_list.addItem(item)
-        self.items[account.id] = item
-
-    def on_event(self, event: EngineEvent) -> None:
-        if event.account and event.account in self.items:
-            state = event.name
-            if state == "registration_failed":
-                text = f"{STATE_TEXT['failed']}: {event.fields.get('status')} {event.fields.get('reason')}"
-            else:
-                text = STATE_TEXT.get(state, state)
-            account = next((a for a in self.accounts if a.id == event.account), None)
-            aor = account.aor if account else event.account
-            self.items[event.account].setText(f"{aor}   —   {text}")
-        self.log_view.appendPlainText(event.describe())
-
-    def on_trace(self, entry: TraceEntry) -> None:
-        self.log_view.appendPlainText(entry.format())
-
-    def add_account(self) -> None:
-        dialog = AccountDialog(self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        try:
-            config = dialog.config()
-        except AccountError as exc:
-            QMessageBox.warning(self, self.tr("Account"), str(exc))
-            return
-        if config.password:
-            try:
-                set_password(config.id, config.password)
-            except Exception as exc:  # no keyring: keep it for this session only
-                QMessageBox.warning(
-                    self, self.tr("Keyring"), self.tr("The password cannot be saved: ") + str(exc)
-                )
-        self.accounts.append(config)
-        save_accounts(self.accounts)
-        self._add_item(config)
-        self.engine.add_account(config)
-        asyncio.ensure_future(self.engine.register(config.id))
+async def _start_engine(engine: Engine, fixed: bool) -> None:
+    """Listen on 5060 when it is free (others can call us directly there), else on any port."""
+    try:
+        await engine.start()
+    except OSError as exc:
+        if fixed:
+            raise
+        log.info("port %s is taken (%s); listening on a free port", engine.listen[1], exc)
+        engine.listen = (engine.listen[0], 0)
+        await engine.start()
 
 
-async def _run(window: MainWindow, engine: Engine, quit_after: float | None) -> None:
-    closed = asyncio.Event()
+async def _run(
+    window: MainWindow,
+    controller: PhoneController,
+    *,
+    quit_after: float | None,
+    uri: str | None,
+    fixed_port: bool,
+    start_hidden: bool,
+) -> None:
     app = QApplication.instance()
-    assert app is not None
+    assert isinstance(app, QApplication)
+    closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
-    await engine.start()
-    for account in window.accounts:
-        if account.password is None:
-            account.password = get_password(account.id)
-        engine.add_account(account)
-        if account.register:
-            await engine.register(account.id)
-    window.show()
+    engine = controller.engine
+    try:
+        await _start_engine(engine, fixed_port)
+    except OSError as exc:
+        window.show_error(window.tr("Cannot open the network port: {error}").format(error=exc))
+    for status in controller.account_list():
+        if status.config.password is None:
+            status.config.password = get_password(status.config.id)
+    controller.start_accounts()
+    if start_hidden and window.tray is not None and window.tray.available():  # type: ignore[attr-defined]
+        window.hide()
+    else:
+        window.show()
+    if not controller.accounts and not controller.prefs.first_run_done and uri is None:
+        window.open_wizard()
+    if uri:
+        window.dial_uri(uri)
     if quit_after is not None:
-        QTimer.singleShot(int(quit_after * 1000), app.quit)
+        QTimer.singleShot(int(quit_after * 1000), window.quit)
     await closed.wait()
     await engine.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="softphone")
+    parser = argparse.ArgumentParser(prog="softphone", description="A SIP softphone for the desktop.")
+    parser.add_argument("uri", nargs="?", help="a sip:, sips: or tel: address to call")
+    parser.add_argument("--listen", metavar="HOST:PORT", help="where to receive calls (default 0.0.0.0:5060)")
+    parser.add_argument("--new-instance", action="store_true", help="do not hand over to a running phone")
+    parser.add_argument("--hidden", action="store_true", help="start in the system tray")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), help="override the appearance")
     parser.add_argument("--quit-after", type=float, help="quit after this many seconds (tests)")
-    parser.add_argument("--sip-trace", action="store_true", help="show every SIP message in the activity log")
+    parser.add_argument("--sip-trace", action="store_true", help="also print every SIP message on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    uri = normalize_uri(args.uri) if args.uri else None
+    if uri is not None and not is_call_uri(uri):
+        uri = "sip:" + uri if "@" in uri else uri
 
     import qasync
 
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("Softphone")
-    app.setQuitOnLastWindowClosed(True)
+    app.setOrganizationName("softphone")
+    app.setDesktopFileName("softphone")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+
+    instance: SingleInstance | None = None
+    if not args.new_instance:
+        if send_to_running({"dial": uri} if uri else {"show": "1"}):
+            log.info("handed over to the running phone")
+            return 0
+        instance = SingleInstance(parent=app)
+        instance.listen()
+
+    prefs = Preferences.load()
+    apply_scheme(app, args.theme or prefs.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window_ref: list[MainWindow] = []
 
-    def trace(entry: TraceEntry) -> None:
-        if window_ref:
-            window_ref[0].on_trace(entry)
-
-    engine = Engine(trace=trace if args.sip_trace else None)
     try:
-        accounts = load_accounts()
+        accounts: list[AccountConfig] = load_accounts()
     except (OSError, ValueError, AccountError, TypeError) as exc:
         log.error("cannot read the accounts file: %s", exc)
         accounts = []
-    window = MainWindow(engine, accounts)
-    window_ref.append(window)
+    try:
+        history = History()
+    except Exception as exc:  # an unreadable database must not stop the phone
+        log.error("cannot open the call history: %s; keeping it in memory for now", exc)
+        history = History(":memory:")
+
+    controller_ref: list[PhoneController] = []
+
+    def trace(entry: TraceEntry) -> None:
+        if args.sip_trace:
+            print(entry.format(), file=sys.stderr)
+        if controller_ref:
+            controller_ref[0].on_trace(entry)
+
+    def srtp_policy() -> str:
+        return controller_ref[0].outgoing_srtp if controller_ref else prefs.default_srtp
+
+    listen = _parse_listen(args.listen)
+    engine = Engine(
+        listen=listen or ("0.0.0.0", DEFAULT_PORT),
+        trace=trace,
+        media_factory=make_media_factory(prefs, srtp_policy),
+    )
+    controller = PhoneController(engine, accounts, history, prefs)
+    controller_ref.append(controller)
+    window = MainWindow(controller)
+    window.quit_on_close = True
+    Tray(window)
+    if instance is not None:
+        instance.dial_requested.connect(window.dial_uri)
+        instance.show_requested.connect(window.show_window)
     with loop:
-        loop.run_until_complete(_run(window, engine, args.quit_after))
+        loop.run_until_complete(
+            _run(
+                window,
+                controller,
+                quit_after=args.quit_after,
+                uri=uri,
+                fixed_port=listen is not None,
+                start_hidden=args.hidden or prefs.start_hidden,
+            )
+        )
+    if instance is not None:
+        instance.close()
+    controller.close()
+    history.close()
     return 0
 
 

@@ -23,14 +23,17 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from tests.peers.audio import AudioMatch, compare, pesq_available
-from tests.peers.baresip import BaresipFactory
+from tests.peers.audio import AudioMatch, align, compare, load, pesq_available
+from tests.peers.baresip import Baresip, BaresipFactory
 from tests.peers.kamailio import KamailioServer
 from tests.peers.softphone_cli import CliProcess
 
@@ -65,17 +68,25 @@ def scores_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             print(f"  {name}: PESQ-NB={s['pesq_nb']} PESQ-WB={s['pesq_wb']} corr={s['correlation']}")
 
 
-def record_scores(path: Path, name: str, match: AudioMatch, **extra: Any) -> None:
-    print(f"\n{name}: {match}")
-    _SCORES[name] = {
-        "pesq_nb": None if match.pesq_nb is None else round(match.pesq_nb, 3),
-        "pesq_wb": None if match.pesq_wb is None else round(match.pesq_wb, 3),
-        "correlation": round(match.correlation, 4),
-        "offset_ms": round(match.offset_ms, 1),
-        "rms_ratio": round(match.rms_ratio, 3),
-        "overlap_s": round(match.overlap_s, 2),
-        **extra,
+def _scores(m: AudioMatch) -> dict[str, Any]:
+    return {
+        "pesq_nb": None if m.pesq_nb is None else round(m.pesq_nb, 3),
+        "pesq_wb": None if m.pesq_wb is None else round(m.pesq_wb, 3),
+        "correlation": round(m.correlation, 4),
+        "offset_ms": round(m.offset_ms, 1),
+        "rms_ratio": round(m.rms_ratio, 3),
+        "overlap_s": round(m.overlap_s, 2),
     }
+
+
+def record_scores(path: Path, name: str, match: SpeechMatch, **extra: Any) -> None:
+    print(f"\n{name}: {match}")
+    entry = _scores(match.stable)
+    if match.delay_jumps:
+        entry["machine"] = machine_load()[1]
+        entry["whole_recording"] = _scores(match.whole)
+        entry["playout_shifts"] = [{"at_s": round(t, 2), "ms": round(d, 1)} for t, d in match.delay_jumps]
+    _SCORES[name] = {**entry, **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_SCORES, indent=2, sort_keys=True) + "\n")
 
@@ -108,16 +119,125 @@ def explain(cli: CliProcess, peers: BaresipFactory, k: KamailioServer | None = N
     return text
 
 
-def check_audio(codec: str, match: AudioMatch, context: str) -> None:
-    assert match.correlation > 0.85, f"{match}\n{context}"
-    assert match.overlap_s >= CALL_SECONDS - 1.5, f"{match}\n{context}"
+@dataclass(frozen=True)
+class SpeechMatch:
+    """How a recording matches the speech sample.
+
+    ``whole``: the whole recording aligned at one offset.  The softphone's adaptive jitter
+    buffer may legitimately shift the playout by whole frames (it inserts a frame when the
+    delay it measures grows, drops frames -- silent ones first -- when it shrinks, skips
+    ahead after a stall); a CPU-starved machine (say, other test runs in parallel) makes it
+    do so, and every shift spoils a single-offset alignment.  So the recording is also
+    aligned piecewise: ``delay_jumps`` lists each shift ``(time in the recording s, change
+    ms)``, ``stable`` scores the longest span without a shift (``whole`` when there was
+    none) and ``matched`` is the fraction of speech windows that match the sample near
+    the global alignment at all (garbage, silence or the wrong audio would not).
+    """
+
+    whole: AudioMatch
+    stable: AudioMatch
+    delay_jumps: list[tuple[float, float]]
+    matched: float
+
+    def __str__(self) -> str:
+        if not self.delay_jumps:
+            return str(self.whole)
+        jumps = ", ".join(f"{d:+.0f} ms at {t:.2f} s" for t, d in self.delay_jumps)
+        return (
+            f"{self.whole}\n  playout shifts: {jumps}; longest steady span: {self.stable}; "
+            f"matched windows {self.matched:.0%}"
+        )
+
+
+WINDOW_S = 0.4  # piecewise alignment: window and hop
+HOP_S = 0.2
+SEARCH_S = 0.6  # how far a window may have moved from the global alignment
+SAME_DELAY_S = 0.002  # offsets closer than this are the same playout delay
+
+
+def match_speech(reference: Path, recording: Path) -> SpeechMatch:
+    """Align and score ``recording`` against the speech sample, at the sample's own rate.
+
+    Both players start the file from its beginning when the call starts, so the first
+    20 s of the reference are enough; scoring at the reference's rate (not at the 48 kHz
+    of the softphone's recording) is faster and aligns to the exact sample.
+    """
+    ref, rate = load(reference)
+    ref = ref[: 20 * rate]
+    rec, _ = load(recording, rate)
+    whole = compare((ref, rate), (rec, rate), max_offset=10.0)
+    # Piecewise alignment (at most 16 kHz: enough to tell 20 ms shifts apart, and quick).
+    prate = min(rate, 16000)
+    pref, _ = load((ref, rate), prate)
+    prec, _ = load((rec, rate), prate)
+    g = int(round(whole.offset_ms * prate / 1000.0))
+    w, hop, m = int(WINDOW_S * prate), int(HOP_S * prate), int(SEARCH_S * prate)
+    windows: list[tuple[int, int, float]] = []  # (start in rec, offset, correlation)
+    for i in range(0, len(prec) - w + 1, hop):
+        win = prec[i : i + w]
+        if float(np.sqrt(np.mean(win * win))) < 0.02:
+            continue  # a pause between sentences
+        a, b = max(0, i - g - m), min(len(pref), i - g + w + m)
+        if b - a < w:
+            continue
+        o, c = align((pref[a:b], prate), (win, prate), prate)
+        windows.append((i, i + o - a, c))
+    if not windows:
+        return SpeechMatch(whole, whole, [], 0.0)
+    matched = sum(1 for _, _, c in windows if c > 0.6) / len(windows)
+    # Runs of windows at one delay; a change of delay is a jump.
+    runs: list[list[tuple[int, int, float]]] = []
+    for win_ in (x for x in windows if x[2] > 0.9):
+        if runs and abs(win_[1] - runs[-1][0][1]) <= SAME_DELAY_S * prate:
+            runs[-1].append(win_)
+        else:
+            runs.append([win_])
+    jumps = [
+        (nxt[0][0] / prate, (nxt[0][1] - cur[0][1]) * 1000.0 / prate)
+        for cur, nxt in zip(runs, runs[1:], strict=False)
+    ]
+    if len(runs) <= 1:
+        return SpeechMatch(whole, whole, jumps, matched)
+    longest = max(runs, key=lambda r: r[-1][0] - r[0][0])
+    s, e = longest[0][0] * rate // prate, (longest[-1][0] + w) * rate // prate
+    stable = compare((ref, rate), (rec[s:e], rate), max_offset=10.0)
+    return SpeechMatch(whole, stable, jumps, matched)
+
+
+def machine_load() -> tuple[bool, str]:
+    """(busy, description): busy when the 1-minute load average exceeds the CPU count."""
+    load1 = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    return load1 > cpus, f"load average {load1:.1f} on {cpus} CPUs"
+
+
+def check_audio(codec: str, match: SpeechMatch, context: str) -> None:
+    """Right content all through; codec quality (PESQ floors) when the playout was steady.
+
+    Playout shifts are excused only on an overloaded machine (then the jitter buffer was
+    right to adapt, and PESQ of a starved player says nothing about the codec): they are
+    reported as a warning and the PESQ floors are not applied.  On an idle machine a
+    shift fails the test.
+    """
+    busy, load = machine_load()
+    text = f"{match}\n{load}\n{context}"
+    assert match.matched >= 0.8, text
+    assert len(match.delay_jumps) <= 6, text  # a buffer that never settles is a bug
+    m = match.stable
+    assert m.correlation > 0.85, text
+    if match.delay_jumps:
+        assert busy, f"the playout shifted on an idle machine: {text}"
+        assert m.overlap_s >= 2.0, text
+        warnings.warn(f"{codec}: playout shifted ({load}); PESQ floors not applied: {match}", stacklevel=2)
+        return
+    assert m.overlap_s >= CALL_SECONDS - 1.5, text
     if not pesq_available():
         return
-    assert match.pesq_nb is not None, f"{match}\n{context}"
-    assert match.pesq_nb >= PESQ_NB_FLOOR[codec], f"{match}\n{context}"
+    assert m.pesq_nb is not None, text
+    assert m.pesq_nb >= PESQ_NB_FLOOR[codec], text
     if codec in PESQ_WB_FLOOR:
-        assert match.pesq_wb is not None, f"{match}\n{context}"
-        assert match.pesq_wb >= PESQ_WB_FLOOR[codec], f"{match}\n{context}"
+        assert m.pesq_wb is not None, text
+        assert m.pesq_wb >= PESQ_WB_FLOOR[codec], text
 
 
 def event(cli: CliProcess, name: str) -> dict[str, Any] | None:
@@ -156,7 +276,7 @@ def test_softphone_calls_baresip_speech_arrives(
         stats = event(cli, "stats")
     recs = bob.recordings()
     assert len(recs) == 1, explain(cli, make_baresip)
-    match = compare(wav, recs[0], max_offset=30.0)
+    match = match_speech(wav, recs[0])
     record_scores(
         scores_file,
         f"softphone->baresip {codec}",
@@ -183,11 +303,11 @@ def test_baresip_calls_softphone_speech_arrives(
     """baresip -> Kamailio -> softphone (`answer --record`): the softphone's recording matches."""
     wav = speech(codec, speech_8k, speech_16k, speech_48k)
     heard = tmp_path / "heard.wav"
+    bob = make_baresip(user="bob", registrar=kamailio, codecs=[codec], play_wav=wav)
     with softphone(
         kamailio, "answer", "--record", str(heard), "--duration", str(CALL_SECONDS), "--codecs", codec
     ) as cli:
         cli.wait_event("registered", timeout=10)
-        bob = make_baresip(user="bob", registrar=kamailio, codecs=[codec], play_wav=wav)
         bob.dial(f"sip:alice@{kamailio.domain}")
         incoming = cli.wait_event("incoming", timeout=15)
         assert "bob" in incoming["from"]
@@ -199,7 +319,7 @@ def test_baresip_calls_softphone_speech_arrives(
         bob.wait_event("CALL_CLOSED", timeout=10)
         rc = cli.wait(timeout=15)
         assert rc == 0, explain(cli, make_baresip, kamailio)
-    match = compare(wav, heard, max_offset=30.0)
+    match = match_speech(wav, heard)
     record_scores(
         scores_file,
         f"baresip->softphone {codec}",
@@ -214,16 +334,33 @@ def test_baresip_calls_softphone_speech_arrives(
 # ------------------------------------------------------------------- SDES-SRTP
 
 
+def _check_srtp_call(
+    bob: Baresip, heard: Path, speech_8k: Path, scores_file: Path, who_calls: str, context: str
+) -> None:
+    """Both directions of an SRTP call carried the speech: baresip's keys and ours work."""
+    menc = [e.get("param") for e in bob.events("CALL_MENC")]
+    assert "AES_CM_128_HMAC_SHA1_80" in str(menc), bob.events()
+    recs = bob.recordings()
+    assert len(recs) == 1, context
+    for direction, rec in (("softphone->baresip", recs[0]), ("baresip->softphone", heard)):
+        match = match_speech(speech_8k, rec)
+        record_scores(
+            scores_file, f"{direction} PCMU SRTP ({who_calls} calls)", match, codec="PCMU", srtp=True
+        )
+        check_audio("PCMU", match, f"{direction}\n{context}")
+
+
 def test_srtp_baresip_calls_softphone(
     kamailio: KamailioServer, make_baresip: BaresipFactory, speech_8k: Path, scores_file: Path, tmp_path: Path
 ) -> None:
-    """baresip offers RTP/SAVP (mediaenc=srtp-mand); the softphone answers with SRTP, audio decrypts."""
+    """baresip offers RTP/SAVP (mediaenc=srtp-mand); the softphone answers with SRTP; speech both ways."""
     heard = tmp_path / "heard.wav"
+    bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k, srtp="srtp-mand")
     with softphone(
-        kamailio, "answer", "--record", str(heard), "--duration", str(CALL_SECONDS), "--codecs", "PCMU"
-    ) as cli:
+        kamailio, "answer", "--record", str(heard), "--play", str(speech_8k),
+        "--duration", str(CALL_SECONDS), "--codecs", "PCMU",
+    ) as cli:  # fmt: skip
         cli.wait_event("registered", timeout=10)
-        bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k, srtp="srtp-mand")
         bob.dial(f"sip:alice@{kamailio.domain}")
         answered = cli.wait_event("answered", timeout=15)
         assert answered["srtp"] is True, explain(cli, make_baresip)
@@ -232,53 +369,58 @@ def test_srtp_baresip_calls_softphone(
         cli.wait_event("ended", timeout=CALL_SECONDS + 15)
         assert cli.wait(timeout=15) == 0, explain(cli, make_baresip, kamailio)
         bob.wait_event("CALL_CLOSED", timeout=10)
-    match = compare(speech_8k, heard, max_offset=30.0)
-    record_scores(scores_file, "baresip->softphone PCMU SRTP", match, codec="PCMU", srtp=True)
-    check_audio("PCMU", match, explain(cli, make_baresip))
+    _check_srtp_call(bob, heard, speech_8k, scores_file, "baresip", explain(cli, make_baresip))
 
 
 def test_srtp_softphone_calls_baresip(
-    kamailio: KamailioServer, make_baresip: BaresipFactory, speech_8k: Path, scores_file: Path
+    kamailio: KamailioServer, make_baresip: BaresipFactory, speech_8k: Path, scores_file: Path, tmp_path: Path
 ) -> None:
-    """softphone with --srtp required offers RTP/SAVP to baresip (srtp-mand); baresip decrypts the speech."""
-    bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], srtp="srtp-mand")
+    """softphone with --srtp required offers RTP/SAVP to baresip (srtp-mand); speech both ways."""
+    heard = tmp_path / "heard.wav"
+    bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k, srtp="srtp-mand")
     with softphone(
-        kamailio, "call", bob.aor, "--play", str(speech_8k), "--duration", str(CALL_SECONDS),
-        "--codecs", "PCMU", "--srtp", "required",
+        kamailio, "call", bob.aor, "--play", str(speech_8k), "--record", str(heard),
+        "--duration", str(CALL_SECONDS), "--codecs", "PCMU", "--srtp", "required",
     ) as cli:  # fmt: skip
         answered = cli.wait_event("answered", timeout=15)
         assert answered["srtp"] is True, explain(cli, make_baresip)
         assert answered["profile"] == "RTP/SAVP", explain(cli, make_baresip)
         assert cli.wait(timeout=CALL_SECONDS + 15) == 0, explain(cli, make_baresip, kamailio)
         bob.wait_event("CALL_CLOSED", timeout=10)
-        stats = event(cli, "stats")
-    # baresip's SRTP really decrypted what we sent: its recording is the speech.
-    recs = bob.recordings()
-    assert len(recs) == 1, explain(cli, make_baresip)
-    match = compare(speech_8k, recs[0], max_offset=30.0)
-    record_scores(scores_file, "softphone->baresip PCMU SRTP", match, codec="PCMU", srtp=True)
-    check_audio("PCMU", match, explain(cli, make_baresip))
-    # ... and ours decrypted what baresip sent (silence, but authenticated packets count).
-    assert stats is not None and stats["packets_received"] > 100, stats
+    _check_srtp_call(bob, heard, speech_8k, scores_file, "softphone", explain(cli, make_baresip))
 
 
-def test_srtp_best_effort_offer_from_baresip_is_taken_up(
-    kamailio: KamailioServer, make_baresip: BaresipFactory, speech_8k: Path, tmp_path: Path
+@pytest.mark.parametrize("direction", ["baresip->softphone", "softphone->baresip"])
+def test_srtp_best_effort_rtp_avp_with_crypto(
+    direction: str, kamailio: KamailioServer, make_baresip: BaresipFactory, speech_8k: Path, tmp_path: Path
 ) -> None:
-    """baresip mediaenc=srtp: RTP/AVP + a=crypto (best effort); the softphone (optional) uses the keys."""
+    """Best-effort SDES (RTP/AVP + a=crypto): baresip mediaenc=srtp and the softphone's default
+    ``--srtp optional`` agree on SRTP whoever offers; the audio decrypts."""
     heard = tmp_path / "heard.wav"
-    with softphone(kamailio, "answer", "--record", str(heard), "--duration", "3", "--codecs", "PCMU") as cli:
-        cli.wait_event("registered", timeout=10)
-        bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k, srtp="srtp")
-        bob.dial(f"sip:alice@{kamailio.domain}")
+    common = ["--codecs", "PCMU", "--duration", "3"]
+    incoming = direction == "baresip->softphone"
+    bob = make_baresip(
+        user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k if incoming else None, srtp="srtp"
+    )
+    if incoming:
+        cli = softphone(kamailio, "answer", "--record", str(heard), *common)
+    else:
+        cli = softphone(kamailio, "call", bob.aor, "--play", str(speech_8k), *common)
+    with cli:
+        if incoming:
+            cli.wait_event("registered", timeout=10)
+            bob.dial(f"sip:alice@{kamailio.domain}")
         answered = cli.wait_event("answered", timeout=15)
         assert answered["srtp"] is True, explain(cli, make_baresip)
         assert answered["profile"] == "RTP/AVP", explain(cli, make_baresip)
         assert cli.wait(timeout=20) == 0, explain(cli, make_baresip, kamailio)
         bob.wait_event("CALL_CLOSED", timeout=10)
-    match = compare(speech_8k, heard, max_offset=30.0)
-    print(f"\nbaresip->softphone PCMU best-effort SRTP: {match}")
-    assert match.correlation > 0.85, match
+    menc = bob.events("CALL_MENC")
+    assert menc and "AES_CM_128_HMAC_SHA1_80" in str(menc[0].get("param")), bob.events()
+    rec = heard if incoming else bob.recordings()[-1]
+    match = match_speech(speech_8k, rec)
+    print(f"\n{direction} PCMU best-effort SRTP: {match}")
+    assert match.matched >= 0.8 and match.stable.correlation > 0.85, match
 
 
 # ------------------------------------------------------- SRTP required, refused
@@ -288,9 +430,9 @@ def test_softphone_requiring_srtp_refuses_plain_rtp_offer_with_488(
     kamailio: KamailioServer, make_baresip: BaresipFactory
 ) -> None:
     """`answer --srtp required`: a plain RTP/AVP offer without a=crypto gets 488 Not Acceptable Here."""
+    bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"])
     with softphone(kamailio, "answer", "--srtp", "required", "--codecs", "PCMU") as cli:
         cli.wait_event("registered", timeout=10)
-        bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"])
         bob.dial(f"sip:alice@{kamailio.domain}")
         closed = bob.wait_event("CALL_CLOSED", timeout=15)
         ended = cli.wait_event("ended", timeout=10)
@@ -300,7 +442,8 @@ def test_softphone_requiring_srtp_refuses_plain_rtp_offer_with_488(
         assert not bob.events("CALL_ESTABLISHED")
         assert event(cli, "answered") is None
         # the 488 carried a Warning saying why (RFC 3261 §20.43)
-        assert "Warning:" in cli.stderr, explain(cli, make_baresip)
+        sent = [m for m in cli.stderr.split(">>> ")[1:] if m.split("\n")[1].startswith("SIP/2.0 488")]
+        assert sent and "\nWarning: " in sent[0].split("\n\n")[0], explain(cli, make_baresip)
         cli.terminate()
 
 
@@ -309,7 +452,9 @@ def test_softphone_requiring_srtp_cannot_call_plain_baresip(
 ) -> None:
     """`call --srtp required` to a baresip without SRTP: not answered, a clear reason, exit code 3."""
     bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], answer_mode="auto")
-    with softphone(kamailio, "call", bob.aor, "--srtp", "required", "--codecs", "PCMU", "--duration", "3") as cli:
+    with softphone(
+        kamailio, "call", bob.aor, "--srtp", "required", "--codecs", "PCMU", "--duration", "3"
+    ) as cli:
         ended = cli.wait_event("ended", timeout=20)
         rc = cli.wait(timeout=15)
     context = explain(cli, make_baresip)
@@ -318,7 +463,7 @@ def test_softphone_requiring_srtp_cannot_call_plain_baresip(
     assert ended["status"] == 488, context
     reason = ended["reason"].lower()
     assert "488" in reason or "srtp" in reason or "not acceptable" in reason, context
-    assert not bob.events("CALL_ESTABLISHED") or bob.wait_event("CALL_CLOSED", timeout=10)
+    assert not bob.events("CALL_ESTABLISHED"), bob.events()
 
 
 # ----------------------------------------------------------------- hang-ups
@@ -342,9 +487,9 @@ def test_bye_from_baresip_ends_outgoing_call(kamailio: KamailioServer, make_bare
 
 def test_bye_from_baresip_ends_incoming_call(kamailio: KamailioServer, make_baresip: BaresipFactory) -> None:
     """baresip calls the softphone and hangs up: "remote hangup", exit 0."""
+    bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"])
     with softphone(kamailio, "answer", "--codecs", "PCMU") as cli:
         cli.wait_event("registered", timeout=10)
-        bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"])
         bob.dial(f"sip:alice@{kamailio.domain}")
         cli.wait_event("answered", timeout=15)
         bob.wait_event("CALL_ESTABLISHED", timeout=10)

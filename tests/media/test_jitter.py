@@ -371,3 +371,44 @@ def test_rejects_bad_configuration() -> None:
         JitterBuffer(timestamp_step=0, clock_rate=8000)
     with pytest.raises(ValueError):
         JitterBuffer(timestamp_step=160, clock_rate=8000, min_delay_ms=300, max_delay_ms=200)
+
+
+def test_sequence_numbers_used_by_telephone_events_are_not_losses() -> None:
+    # audio frames 0-99, then a DTMF event: 7 telephone-event packets take sequence numbers
+    # 100-106 while no audio is sent for 140 ms, then audio again from frame 107 (seq 107)
+    def run_with(skip: bool) -> JitterBuffer:
+        jb = JitterBuffer(timestamp_step=STEP, clock_rate=RATE)
+        for n in range(250):
+            now = 0.0073 + n * FRAME
+            for k in range(200):
+                arrival = k * FRAME + BASE_DELAY
+                if now - FRAME < arrival <= now:
+                    if 100 <= k < 107:
+                        if skip:
+                            jb.skip(k)
+                    else:
+                        jb.put(k, k * STEP, b"audio", arrival)
+            jb.pop(now)
+        return jb
+
+    assert run_with(skip=False).stats.lost == 7
+    assert run_with(skip=True).stats.lost == 0
+
+
+def test_new_talk_spurt_with_timestamps_going_back_is_followed() -> None:
+    # some peers restart their timestamps at a talk spurt (marker bit) instead of keeping count
+    jb = JitterBuffer(timestamp_step=STEP, clock_rate=RATE)
+    played: list[bytes] = []
+    for n in range(200):
+        now = 0.0073 + n * FRAME
+        k = n - 2  # frame sent at (k * 20 ms), arriving 40 ms later
+        if 0 <= k < 50:
+            jb.put(k, 100000 + k * STEP, b"first", k * FRAME + BASE_DELAY)
+        elif 60 <= k < 150:  # 200 ms later, seq continues, timestamps restart 0.5 s back
+            jb.put(k - 10, 100000 - 4000 + (k - 60) * STEP, b"second", k * FRAME + BASE_DELAY, marker=k == 60)
+        r = jb.pop(now)
+        if isinstance(r, bytes):
+            played.append(r)
+    assert played.count(b"first") == 50
+    assert played.count(b"second") >= 85
+    assert jb.stats.late <= 2

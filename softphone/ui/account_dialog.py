@@ -1,0 +1,268 @@
+"""Adding and editing an account: who you are, the password (to the keyring), and the details."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.account import AccountConfig, AccountError
+from .preferences import AccountExtras
+from .theme import RED
+
+
+class AccountForm(QWidget):
+    """The account's fields; used by the account dialog and the first-run wizard."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        config: AccountConfig | None = None,
+        extras: AccountExtras | None = None,
+        advanced: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.editing = config
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+
+        self.display_name = self._line(self.tr("Display name"), self.tr("e.g. Alice Example (optional)"))
+        self.user = self._line(self.tr("User name"), self.tr("e.g. alice or 4930123456"))
+        self.domain = self._line(self.tr("Domain"), self.tr("e.g. sip.example.com"))
+        self.password = self._line(self.tr("Password"), "")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        if config is not None:
+            self.password.setPlaceholderText(self.tr("unchanged"))
+        self.show_password = QToolButton(self)
+        self.show_password.setText(self.tr("Show"))
+        self.show_password.setCheckable(True)
+        self.show_password.setAccessibleName(self.tr("Show password"))
+        self.show_password.toggled.connect(
+            lambda on: self.password.setEchoMode(
+                QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
+            )
+        )
+        password_row = QWidget(self)
+        row = QHBoxLayout(password_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.password, 1)
+        row.addWidget(self.show_password)
+
+        form.addRow(self.tr("&Display name:"), self.display_name)
+        form.addRow(self.tr("&User name:"), self.user)
+        form.addRow(self.tr("Do&main:"), self.domain)
+        form.addRow(self.tr("&Password:"), password_row)
+        layout.addLayout(form)
+        hint = QLabel(self.tr("The password is kept in your system's keyring, never in a file."), self)
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+        layout.addWidget(hint)
+
+        self.advanced = QToolButton(self)
+        self.advanced.setText(self.tr("Ad&vanced"))
+        self.advanced.setCheckable(True)
+        self.advanced.setChecked(False)
+        self.advanced.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced.setAutoRaise(True)
+        self.advanced.setAccessibleName(self.tr("Show the advanced settings"))
+        adv = QFormLayout()
+        adv.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.auth_user = self._line(
+            self.tr("Authentication user"), self.tr("if different from the user name")
+        )
+        self.transport = QComboBox(self)
+        self.transport.setAccessibleName(self.tr("Transport"))
+        for value, text in (("udp", "UDP"), ("tcp", "TCP"), ("tls", self.tr("TLS (encrypted)"))):
+            self.transport.addItem(text, value)
+        self.proxy = self._line(self.tr("Outbound proxy"), self.tr("optional, e.g. proxy.example.com"))
+        self.srtp = QComboBox(self)
+        self.srtp.setAccessibleName(self.tr("Media encryption (SRTP)"))
+        for value, text in (
+            ("off", self.tr("Off")),
+            ("optional", self.tr("When the other side offers it")),
+            ("required", self.tr("Required")),
+        ):
+            self.srtp.addItem(text, value)
+        self.direct = QCheckBox(self.tr("Accept calls that do not come through the provider"), self)
+        self.direct.setAccessibleName(self.tr("Allow direct calls"))
+        self.register = QCheckBox(self.tr("Register at start (receive calls)"), self)
+        self.register.setChecked(True)
+        self.verify = QCheckBox(self.tr("Verify the server's TLS certificate"), self)
+        self.verify.setChecked(True)
+        self.country = self._line(self.tr("Country code"), self.tr("e.g. 49"))
+        self.country.setMaxLength(4)
+        self.number_format = QComboBox(self)
+        self.number_format.setAccessibleName(self.tr("Send numbers as"))
+        for value, text in (
+            ("international", self.tr("International, 00 prefix (004930123)")),
+            ("e164", self.tr("International, + prefix (+4930123)")),
+            ("national", self.tr("National inside the country (030123)")),
+            ("asis", self.tr("As typed, without spaces")),
+        ):
+            self.number_format.addItem(text, value)
+        adv.addRow(self.tr("&Authentication user:"), self.auth_user)
+        adv.addRow(self.tr("&Transport:"), self.transport)
+        adv.addRow(self.tr("Outbound pro&xy:"), self.proxy)
+        adv.addRow(self.tr("Media &encryption:"), self.srtp)
+        adv.addRow(self.tr("&Country code:"), self.country)
+        adv.addRow(self.tr("Send &numbers as:"), self.number_format)
+        adv.addRow(self.direct)
+        adv.addRow(self.register)
+        adv.addRow(self.verify)
+        self._advanced_body = QGroupBox(self)
+        self._advanced_body.setLayout(adv)
+        self._advanced_body.setVisible(False)
+        self.advanced.toggled.connect(self._toggle_advanced)
+        if advanced:
+            layout.addWidget(self.advanced, 0, Qt.AlignmentFlag.AlignLeft)
+            layout.addWidget(self._advanced_body)
+        else:
+            self.advanced.hide()
+
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(f"color: {RED};")
+        self.error_label.setAccessibleName(self.tr("Error"))
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        if config is not None:
+            self.load(config, extras or AccountExtras())
+        else:
+            self._load_extras(extras or AccountExtras())
+
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self._advanced_body.setVisible(on)
+        window = self.window()
+        if isinstance(window, AccountDialog):
+            window.adjustSize()
+
+    def _line(self, name: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setAccessibleName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(False)
+        return edit
+
+    def load(self, config: AccountConfig, extras: AccountExtras) -> None:
+        uri = config.uri
+        self.display_name.setText(config.display_name or "")
+        self.user.setText(uri.user or "")
+        self.domain.setText(uri.host + (f":{uri.port}" if uri.port else ""))
+        self.auth_user.setText(config.auth_user or "")
+        self.transport.setCurrentIndex(max(0, self.transport.findData(config.transport)))
+        self.proxy.setText(config.proxy or "")
+        self.direct.setChecked(config.allow_direct_calls)
+        self.register.setChecked(config.register)
+        self.verify.setChecked(config.tls_verify)
+        self._load_extras(extras)
+
+    def _load_extras(self, extras: AccountExtras) -> None:
+        self.srtp.setCurrentIndex(max(0, self.srtp.findData(extras.srtp)))
+        self.country.setText(extras.country_code)
+        self.number_format.setCurrentIndex(max(0, self.number_format.findData(extras.number_format)))
+
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def config(self) -> AccountConfig:
+        """The account as typed; AccountError with a message for the user when it cannot work."""
+        user = self.user.text().strip()
+        domain = self.domain.text().strip()
+        if user.lower().startswith(("sip:", "sips:")):
+            user = user.split(":", 1)[1]
+        if "@" in user and not domain:
+            user, domain = user.split("@", 1)
+        if not user:
+            raise AccountError(self.tr("Please enter your user name."))
+        if not domain:
+            raise AccountError(self.tr("Please enter the domain of your provider."))
+        if any(c in user for c in " @:;") or " " in domain:
+            raise AccountError(self.tr("The user name and the domain cannot contain spaces, '@' or ';'."))
+        password = self.password.text()
+        if self.editing is not None and not password:
+            password_value: str | None = None  # unchanged
+        else:
+            password_value = password
+        config = AccountConfig(
+            aor=f"sip:{user}@{domain}",
+            auth_user=self.auth_user.text().strip() or None,
+            password=password_value,
+            display_name=self.display_name.text().strip() or None,
+            transport=str(self.transport.currentData()),
+            proxy=self.proxy.text().strip() or None,
+            register=self.register.isChecked(),
+            tls_verify=self.verify.isChecked(),
+            allow_direct_calls=self.direct.isChecked(),
+        )
+        if self.editing is not None:
+            config.expires = self.editing.expires
+            config.ca_file = self.editing.ca_file
+            config.registrar = self.editing.registrar
+            config.keepalive_interval = self.editing.keepalive_interval
+        return config
+
+    def extras(self) -> AccountExtras:
+        country = "".join(c for c in self.country.text() if c.isdigit())
+        return AccountExtras(
+            srtp=str(self.srtp.currentData()),
+            country_code=country,
+            number_format=str(self.number_format.currentData()),
+        )
+
+
+class AccountDialog(QDialog):
+    """Add or edit one account; ``result_config`` and ``result_extras`` after it is accepted."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        config: AccountConfig | None = None,
+        extras: AccountExtras | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Edit account") if config else self.tr("Add account"))
+        self.form = AccountForm(self, config=config, extras=extras)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.buttons)
+        self.result_config: AccountConfig | None = None
+        self.result_extras: AccountExtras | None = None
+        self.setMinimumWidth(420)
+
+    def accept(self) -> None:
+        try:
+            self.result_config = self.form.config()
+        except AccountError as exc:
+            self.form.show_error(str(exc))
+            return
+        self.result_extras = self.form.extras()
+        super().accept()
+
+    def config(self) -> AccountConfig:
+        return self.form.config()

@@ -1,0 +1,1 @@
+"""Robustness and security tests: hostile input, resource limits, scanners."""
