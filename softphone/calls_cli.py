@@ -114,6 +114,10 @@ async def _interactive(engine: Engine, call_ref: list[Call], out: Any) -> None:
             await call.hangup()
         elif name == "answer":
             await call.answer()
+        elif name == "transfer":
+            ok = await call.transfer(str(command.get("target", "")))
+            if not ok:
+                out.event(EngineEvent("error", None, {"message": "transfer refused"}))
         elif name == "reject":
             await call.reject(int(command.get("status", 486)))
         else:

@@ -7,13 +7,14 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..sip.address import Address
+from ..sip.address import Address, parse_address
 from ..sip.auth import DigestClient
 from ..sip.dialog import Dialog, new_tag
+from ..sip.errors import ParseError
 from ..sip.headers import Headers
 from ..sip.message import Request, Response, make_response
 from ..sip.uri import SipUri
@@ -67,6 +68,8 @@ class CallHooks:
     emit: EventSink
     on_dialog: Callable[[Call], None]
     on_end: Callable[[Call], None]
+    # places a new call for a transfer: (target, account, extra headers) -> Call
+    place_call: Callable[[SipUri, AccountConfig | None, Headers], Awaitable[Call]] | None = None
 
 
 @dataclass
@@ -100,6 +103,7 @@ class Call:
     _reinvite_pending: bool = False
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    extra_headers: Headers = field(default_factory=Headers)  # Replaces, Referred-By ... on our INVITE
 
     def __post_init__(self) -> None:
         self.media.on_dtmf = lambda digit: self._emit("dtmf", digit=digit, via="rtp")
@@ -187,6 +191,8 @@ class Call:
         headers.add("Allow", ALLOW)
         headers.add("Supported", SUPPORTED)
         headers.add("Content-Type", "application/sdp")
+        for name, value in self.extra_headers:
+            headers.add(name, value)
         invite = Request("INVITE", target, headers, offer)
         await stack.prepare(invite, self._dest)
         return invite
@@ -392,6 +398,10 @@ class Call:
             self._on_reinvite(incoming)
         elif method == "INFO":
             self._on_info(incoming)
+        elif method == "REFER":
+            self._on_refer(incoming)
+        elif method == "NOTIFY":
+            self._on_notify(incoming)
         elif method in ("OPTIONS", "UPDATE"):
             self.hooks.stack.respond(incoming.transaction, make_response(request, 200))
         else:
@@ -419,6 +429,106 @@ class Call:
         self._spawn(self._retransmit_2xx(incoming, ok))
         if self.media.remote_held != was_held:
             self._emit("held" if self.media.remote_held else "resumed", by="remote")
+
+    # -- transfer (RFC 3515 REFER, RFC 3891 Replaces, RFC 5589 call control) --
+    async def transfer(self, target: str, *, replaces: Call | None = None) -> bool:
+        """Ask the peer to call ``target`` (blind), or to replace our call with ``replaces`` (attended).
+
+        Returns True once the peer accepted the REFER (202); progress arrives as
+        ``transfer_progress`` events from its NOTIFYs, and a 2xx ends this call.
+        """
+        if self.dialog is None or self.state != "connected":
+            return False
+        refer_to = target if target.startswith("<") else f"<{target}>"
+        if replaces is not None and replaces.dialog is not None:
+            d = replaces.dialog
+            value = quote_replaces(d.call_id, d.remote_tag, d.local_tag)
+            # The transfer target is the peer of the other call: its AOR when it has one
+            # through our account's proxy, else its contact.
+            peer = d.remote_uri.uri if replaces.account is not None else d.remote_target.without_params()
+            uri = str(peer) if not target else target.strip("<>")
+            refer_to = f"<{uri}?Replaces={value}>"
+        assert self.dialog is not None
+        request = self.dialog.create_request("REFER")
+        request.headers.add("Refer-To", refer_to)
+        request.headers.add("Referred-By", f"<{self.dialog.local_uri.uri}>")
+        request.headers.add("Contact", f"<{self._local_contact()}>")
+        response = await self.hooks.stack.request(request, await self._dialog_dest())
+        self._emit("transfer_progress", status=response.status, stage="refer")
+        return 200 <= response.status < 300
+
+    def _on_notify(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        self.hooks.stack.respond(incoming.transaction, make_response(request, 200))
+        event = (request.headers.get("Event") or "").split(";")[0].strip().lower()
+        if event != "refer":
+            return
+        status = _sipfrag_status(request.body)
+        if status is None:
+            return
+        self._emit("transfer_progress", status=status, stage="notify")
+        if status >= 200:
+            if status < 300:
+                # RFC 5589 §6: the transfer worked, the transferor leaves.
+                self._spawn(self._end("transferred", None, send_bye=True))
+            else:
+                self._emit("transfer_failed", status=status)
+
+    def _on_refer(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        refer_to = request.headers.get("Refer-To") or request.headers.get("r")
+        if not refer_to:
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 400, "Missing Refer-To"))
+            return
+        try:
+            target = parse_address(refer_to)
+        except ParseError:
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 400, "Bad Refer-To"))
+            return
+        self.hooks.stack.respond(incoming.transaction, make_response(request, 202))
+        self._emit("transfer_requested", to=str(target.uri))
+        self._spawn(self._follow_refer(target))
+
+    async def _follow_refer(self, target: Address) -> None:
+        """Call the Refer-To target and report how it goes in NOTIFYs (RFC 3515 §2.4.4)."""
+        await self._notify_refer(100, "Trying", terminated=False)
+        if self.hooks.place_call is None or not isinstance(target.uri, SipUri):
+            await self._notify_refer(503, "Service Unavailable", terminated=True)
+            return
+        uri = target.uri
+        extra = Headers()
+        for name, value in uri.headers.items():
+            if name.lower() == "replaces":
+                extra.add("Replaces", value)
+        clean = SipUri(host=uri.host, user=uri.user, port=uri.port, scheme=uri.scheme, params=uri.params)
+        try:
+            new_call = await self.hooks.place_call(clean, self.account, extra)
+        except Exception as exc:
+            log.info("transfer to %s failed: %s", clean, exc)
+            await self._notify_refer(503, "Service Unavailable", terminated=True)
+            return
+        while not new_call.ended and new_call.state != "connected":
+            await asyncio.sleep(0.05)
+        if new_call.state == "connected":
+            await self._notify_refer(200, "OK", terminated=True)
+            await self._end("transferred", None, send_bye=True)
+        else:
+            status = new_call.end_status or 487
+            await self._notify_refer(status, "Failed", terminated=True)
+
+    async def _notify_refer(self, status: int, reason: str, *, terminated: bool) -> None:
+        if self.dialog is None or self.ended:
+            return
+        body = f"SIP/2.0 {status} {reason}\r\n".encode()
+        request = self.dialog.create_request("NOTIFY", body=body, content_type="message/sipfrag;version=2.0")
+        request.headers.add("Event", "refer")
+        state = "terminated;reason=noresource" if terminated else "active;expires=60"
+        request.headers.add("Subscription-State", state)
+        request.headers.add("Contact", f"<{self._local_contact()}>")
+        try:
+            await self.hooks.stack.request(request, await self._dialog_dest())
+        except (TransportError, ResolutionError) as exc:
+            log.info("NOTIFY failed: %s", exc)
 
     def _on_info(self, incoming: IncomingRequest) -> None:
         request = incoming.request
@@ -538,3 +648,30 @@ class Call:
 
 def source_matches(source: Source, dest: Destination | None) -> bool:
     return dest is not None and source.address == dest.address
+
+
+def quote_replaces(call_id: str, to_tag: str, from_tag: str) -> str:
+    """The Replaces value for a Refer-To URI header, escaped (RFC 3891 §3, RFC 3261 §19.1.1)."""
+    from urllib.parse import quote
+
+    return quote(f"{call_id};to-tag={to_tag};from-tag={from_tag}", safe="")
+
+
+def parse_replaces(value: str) -> tuple[str, str, str] | None:
+    """(call-id, to-tag, from-tag) of a Replaces header (RFC 3891 §6.1)."""
+    call_id, *params = [p.strip() for p in value.split(";")]
+    tags = {}
+    for param in params:
+        name, _, val = param.partition("=")
+        tags[name.strip().lower()] = val.strip()
+    if not call_id or "to-tag" not in tags or "from-tag" not in tags:
+        return None
+    return call_id, tags["to-tag"], tags["from-tag"]
+
+
+def _sipfrag_status(body: bytes) -> int | None:
+    first = body.decode("utf-8", "replace").split("\n", 1)[0].strip()
+    parts = first.split(" ", 2)
+    if len(parts) >= 2 and parts[0].upper().startswith("SIP/") and parts[1].isdigit():
+        return int(parts[1])
+    return None

@@ -20,7 +20,7 @@ from ..transport.base import Destination, Source
 from ..transport.manager import TlsSettings, _route_source
 from ..transport.resolver import SipResolver
 from .account import AccountConfig
-from .call import Call, CallHooks, CallMedia, MediaNegotiationError
+from .call import Call, CallHooks, CallMedia, MediaNegotiationError, parse_replaces
 from .events import EngineEvent, EventSink
 from .registration import Registration
 from .stack import IncomingRequest, SipStack
@@ -65,7 +65,7 @@ class Engine:
         self.media_factory = media_factory
         methods = {"OPTIONS"}
         if media_factory is not None:
-            methods |= {"INVITE", "BYE", "INFO", "UPDATE"}
+            methods |= {"INVITE", "BYE", "INFO", "UPDATE", "REFER", "NOTIFY"}
         self.policy = UasPolicy(methods=frozenset(methods), extensions=frozenset({"replaces"}))
         self.calls: dict[str, Call] = {}
         self.incoming_calls: asyncio.Queue[Call] = asyncio.Queue()
@@ -136,7 +136,9 @@ class Engine:
 
     # -- calls --
     def _hooks(self) -> CallHooks:
-        return CallHooks(self.stack, self.resolver, self.emit, self._register_dialog, self._call_ended)
+        return CallHooks(
+            self.stack, self.resolver, self.emit, self._register_dialog, self._call_ended, self._place_call
+        )
 
     async def call(self, uri: str, account_id: str | None = None) -> Call:
         """Place a call; returns at once, the call reports its progress as events."""
@@ -145,11 +147,28 @@ class Engine:
         account = self.registrations[account_id].config if account_id else None
         if account is None and self.registrations and account_id is None:
             account = next(iter(self.registrations.values())).config
-        target = _target_uri(uri, account)
+        return await self._place_call(_target_uri(uri, account), account, Headers())
+
+    async def _place_call(self, target: SipUri, account: AccountConfig | None, extra: Headers) -> Call:
+        assert self.media_factory is not None
         call = Call(self._hooks(), self.media_factory(), "outgoing", Address(target), account)
+        call.extra_headers = extra
         self.calls[call.id] = call
         asyncio.ensure_future(call.dial(target))
         return call
+
+    async def transfer(self, call_id: str, target: str) -> bool:
+        """Blind transfer: the peer of ``call_id`` is asked to call ``target`` (RFC 3515)."""
+        call = self.calls[call_id]
+        account = call.account
+        return await call.transfer(str(_target_uri(target, account)))
+
+    async def transfer_attended(self, call_id: str, other_id: str) -> bool:
+        """Attended transfer: the peer of ``call_id`` replaces our call ``other_id`` (RFC 3891)."""
+        call, other = self.calls[call_id], self.calls[other_id]
+        if other.dialog is None:
+            return False
+        return await call.transfer("", replaces=other)
 
     def _register_dialog(self, call: Call) -> None:
         if call.dialog is not None:
@@ -206,6 +225,10 @@ class Engine:
             )
             self.emit(EngineEvent("refused", None, {"from": str(incoming.source), "reason": "direct call"}))
             return
+        replaces = request.headers.get("Replaces")
+        if replaces is not None:
+            self._on_replaces(incoming, replaces, tag)
+            return
         if self.do_not_disturb:
             self.stack.respond(
                 incoming.transaction, make_response(request, 486, "Do Not Disturb", to_tag=tag)
@@ -221,6 +244,30 @@ class Engine:
         self.calls[call.id] = call
         self.incoming_calls.put_nowait(call)
         asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer))
+
+    def _on_replaces(self, incoming: IncomingRequest, value: str, tag: str) -> None:
+        """An INVITE that takes the place of one of our calls (RFC 3891 §3): no ringing."""
+        request = incoming.request
+        key = parse_replaces(value)
+        # Replaces names the dialog from the sender's view: its to-tag is our local tag.
+        old = self._dialogs.get((key[0], key[1], key[2])) if key else None
+        if old is None or old.ended:
+            self.stack.respond(incoming.transaction, make_response(request, 481, to_tag=tag))
+            return
+        assert self.media_factory is not None
+        call = Call(self._hooks(), self.media_factory(), "incoming", request.from_, old.account)
+        self.calls[call.id] = call
+        self.emit(
+            EngineEvent(
+                "replacing", old.account.id if old.account else None, {"call": call.id, "replaces": old.id}
+            )
+        )
+
+        async def take_over() -> None:
+            await call.receive(incoming, auto_answer=True)
+            await old.hangup()
+
+        asyncio.ensure_future(take_over())
 
     # -- requests nobody else serves --
     def _on_request(self, incoming: IncomingRequest) -> None:
