@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
+from ..media.conference import ConferenceBridge
 from ..media.session import AudioCallMedia, MediaOptions
 from ..sip.address import Address
 from ..sip.dialog import dialog_id_of_request, dialog_id_of_response
@@ -156,6 +157,24 @@ class Engine:
         self.calls[call.id] = call
         asyncio.ensure_future(call.dial(target))
         return call
+
+    async def conference(self, call_ids: list[str]) -> bool:
+        """Join calls into a local conference: everyone hears everyone (a three-way call)."""
+        calls = [self.calls[i] for i in call_ids if i in self.calls]
+        if len(calls) < 2 or any(c.state != "connected" for c in calls):
+            return False
+        for call in calls:
+            if call.local_hold:
+                await call.hold(False)
+        microphone, speaker = calls[0].media.audio()
+        if microphone is None or speaker is None:
+            return False
+        bridge = ConferenceBridge(microphone, speaker)
+        for index, call in enumerate(calls):
+            source, sink = bridge.add()
+            call.media.set_audio(source, sink, close_old=index > 0)
+        self.emit(EngineEvent("conference", None, {"calls": [c.id for c in calls]}))
+        return True
 
     async def transfer(self, call_id: str, target: str) -> bool:
         """Blind transfer: the peer of ``call_id`` is asked to call ``target`` (RFC 3515)."""

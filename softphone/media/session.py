@@ -103,6 +103,7 @@ class AudioCallMedia:
 
     # -- offer/answer --
     async def open(self, local_host: str) -> None:
+        self._preload_source()
         if self.options.ice and await self._open_ice(local_host):
             return
         host, port = await self.rtp.open(local_host, port_range=self.options.port_range)
@@ -279,6 +280,21 @@ class AudioCallMedia:
             receiving=n.direction in ("sendrecv", "recvonly"),
         )
 
+    def _preload_source(self) -> None:
+        """Load a --play WAV file now, before our SDP is out.
+
+        Reading and resampling it takes ~60-100 ms (60 s at 8 kHz); done in start(), that stall
+        came right after the answer, while the peer was already sending: the RTP queued in the
+        socket reached the jitter buffer as one burst, the first packet ~100 ms late, which
+        anchored the playout ~100 ms late and made the buffer drop frames to catch up over the
+        next 2-3 s (one of them in speech). Sound devices are still opened in start().
+        """
+        if self.options.play and self.options.source_factory is None and self._source is None:
+            try:
+                self._source = WavFileSource(self.options.play)
+            except AudioDeviceError as exc:
+                log.error("audio device: %s", exc)
+
     # -- running --
     async def start(self) -> None:
         if self._started or self.negotiated is None or self._codec is None:
@@ -286,7 +302,7 @@ class AudioCallMedia:
         self._started = True
         self._launch_ice()
         try:
-            self._source = (
+            self._source = self._source or (
                 self.options.source_factory()
                 if self.options.source_factory
                 else WavFileSource(self.options.play)
@@ -356,6 +372,21 @@ class AudioCallMedia:
 
     def set_hold(self, on: bool) -> None:
         self.local_hold = on
+
+    def audio(self) -> tuple[Any, Any]:
+        """The (source, sink) this call's audio uses now."""
+        return self._source, self._sink
+
+    def set_audio(self, source: Any, sink: Any, *, close_old: bool = False) -> None:
+        """Switch the microphone and speaker mid-call (a device change, or joining a conference)."""
+        old = (self._source, self._sink)
+        self._source, self._sink = source, sink
+        if self.stream is not None:
+            self.stream.source, self.stream.sink = source, sink
+        if close_old:
+            for device in old:
+                if device is not None and device is not source and device is not sink:
+                    device.close()
 
     def send_dtmf(self, digits: str) -> bool:
         return self.stream is not None and self.stream.send_dtmf(digits)

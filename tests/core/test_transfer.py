@@ -90,3 +90,74 @@ def test_attended_transfer_replaces_the_consultation_call() -> None:
                 await engine.stop()
 
     _run(scenario)
+
+
+def test_three_way_conference_mixes_everyone() -> None:
+    """A joins its calls with B and C: B hears C's voice and C hears B's, through A's mix."""
+    import numpy as np
+
+    from softphone.media.devices import FRAME_SAMPLES
+
+    class Tone:
+        def __init__(self, freq: float) -> None:
+            self.n = 0
+            self.freq = freq
+
+        def read(self) -> np.ndarray:
+            t = (np.arange(FRAME_SAMPLES) + self.n * FRAME_SAMPLES) / 48000
+            self.n += 1
+            return (np.sin(2 * np.pi * self.freq * t) * 8000).astype(np.int16)
+
+        def close(self) -> None:
+            pass
+
+    class Ear:
+        def __init__(self) -> None:
+            self.frames: list[np.ndarray] = []
+
+        def write(self, frame: np.ndarray) -> None:
+            self.frames.append(frame)
+
+        def close(self) -> None:
+            pass
+
+    def tone_level(frames: list[np.ndarray], freq: float) -> float:
+        x = np.concatenate(frames[-50:]).astype(float)
+        spectrum = np.abs(np.fft.rfft(x)) / x.size
+        return float(spectrum[int(round(freq * x.size / 48000))])
+
+    async def scenario() -> None:
+        ears = {"b": Ear(), "c": Ear()}
+        tones = {"b": 700.0, "c": 1300.0}
+        a = Engine(listen=("127.0.0.1", 0), media=MediaOptions(codecs=["PCMU"], srtp="off"))
+        others = {
+            name: Engine(
+                listen=("127.0.0.1", 0),
+                media=MediaOptions(
+                    codecs=["PCMU"],
+                    srtp="off",
+                    source_factory=lambda f=tones[name]: Tone(f),
+                    sink_factory=lambda e=ears[name]: e,
+                ),
+            )
+            for name in ("b", "c")
+        }
+        for engine in (a, *others.values()):
+            engine.auto_answer = True
+            await engine.start()
+        try:
+            calls = []
+            for name, engine in others.items():
+                assert engine.local
+                calls.append(await a.call(f"sip:{name}@127.0.0.1:{engine.local[1]}"))
+            await _until(lambda: all(c.state == "connected" for c in calls))
+            assert await a.conference([c.id for c in calls])
+            await asyncio.sleep(2.0)
+            # B hears C's tone and C hears B's, relayed by A's bridge.
+            assert tone_level(ears["b"].frames, tones["c"]) > 500
+            assert tone_level(ears["c"].frames, tones["b"]) > 500
+        finally:
+            for engine in (a, *others.values()):
+                await engine.stop()
+
+    _run(scenario)
