@@ -15,8 +15,11 @@ from .devices import FRAME_SAMPLES, AudioSink, AudioSource, silence
 def _mix(frames: list[np.ndarray]) -> np.ndarray:
     if not frames:
         return silence()
-    total = np.sum([f.astype(np.int32) for f in frames], axis=0)
-    return np.clip(total, -32768, 32767).astype(np.int16)
+    total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+    for frame in frames:
+        total += frame.astype(np.int32)
+    out: np.ndarray = np.clip(total, -32768, 32767).astype(np.int16)
+    return out
 
 
 class ConferenceBridge:
