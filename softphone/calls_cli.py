@@ -125,16 +125,18 @@ async def _interactive(engine: Engine, call_ref: list[Call], out: Any) -> None:
 
 
 async def _talk(call: Call, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    """Wait for the end of the call, hanging up after --duration of conversation or on a signal."""
+    """Wait for the end of the call, hanging up after --duration of conversation or on a signal;
+    send --dtmf digits once the call is answered."""
     stopper = asyncio.ensure_future(stop.wait())
     ended = asyncio.ensure_future(call.wait_ended())
+    digits = getattr(args, "dtmf", None)
     try:
         while not call.ended:
-            timeout = None
+            timeout: float | None = None
             if args.duration is not None and call.answered_at is not None:
                 timeout = max(0.0, args.duration - call.duration)
-            elif args.duration is not None:
-                timeout = 0.2  # not answered yet: look again soon
+            if call.answered_at is None or digits:
+                timeout = 0.1 if timeout is None else min(timeout, 0.1)  # look again soon
             done, _ = await asyncio.wait(
                 {stopper, ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
@@ -145,13 +147,9 @@ async def _talk(call: Call, args: argparse.Namespace, stop: asyncio.Event) -> No
             ):
                 await call.hangup()
                 break
-            if (
-                getattr(args, "dtmf", None)
-                and call.state == "connected"
-                and not getattr(call, "_dtmf_sent", False)
-            ):
-                call._dtmf_sent = True  # type: ignore[attr-defined]
-                await call.send_dtmf(args.dtmf)
+            if digits and call.state == "connected":
+                await call.send_dtmf(digits)
+                digits = None
     finally:
         stopper.cancel()
         ended.cancel()

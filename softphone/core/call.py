@@ -267,6 +267,11 @@ class Call:
         self._server_invite = incoming
         request = incoming.request
         self.state = "ringing"
+        # Who calls is told first, even when the offer turns out unusable (a 488 follows).
+        frm = request.from_
+        self._emit(
+            "incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)}
+        )
         try:
             await self.media.open(self._local_host(incoming))
             if request.body:
@@ -282,12 +287,11 @@ class Call:
             self._respond(make_response(request, 500, "Media Unavailable", to_tag=self._to_tag))
             await self._end(f"cannot open media: {exc}", 500)
             return
+        if self.ended:  # rejected or cancelled while the media was being prepared
+            await self.media.stop()
+            return
         ringing = make_response(request, 180, to_tag=self._to_tag, headers=self._contact_headers(incoming))
         self._respond(ringing)
-        frm = request.from_
-        self._emit(
-            "incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)}
-        )
         if auto_answer:
             await self.answer()
 

@@ -420,6 +420,7 @@ class AudioCallMedia:
             "rtt_ms": None if s.rtt_ms is None else round(s.rtt_ms, 2),
             "remote": f"{s.remote[0]}:{s.remote[1]}" if s.remote else None,
             "latched": s.latched,
+            "srtp_failures": s.srtp_failures,
         }
         if self.stream is not None:
             out.update(self.stream.stats())

@@ -7,15 +7,20 @@ with the sample and scored (correlation, PESQ).
 
 * softphone -> baresip, per codec (PCMU, PCMA, G722, opus); baresip -> softphone,
   per codec: speech arrives intact.
-* SDES-SRTP (RTP/SAVP, AES_CM_128_HMAC_SHA1_80) both ways.
+* SDES-SRTP (RTP/SAVP, AES_CM_128_HMAC_SHA1_80) whoever calls, speech checked both
+  ways in the same call; best-effort SDES (RTP/AVP + a=crypto) both ways.
 * ``--srtp required`` against a peer without SRTP: 488 one way, exit code 3
   the other.
-* Hang-up from baresip (BYE) ends the softphone's call with "remote hangup", exit 0.
+* Hang-up from baresip (BYE) ends the softphone's call with "remote hangup", exit 0,
+  whoever called.
 * RFC 4733 DTMF from the softphone arrives at baresip (CALL_DTMF_START), in order.
 
-The scores go to stdout (``pytest -s``) and to a JSON file whose path is
-printed at the end of the module (``SOFTPHONE_SCORES_JSON`` overrides it),
-for the release note.
+Each call lasts about 5 s; the softphone CLI itself needs ~1.7 s to start.  The
+scores go to stdout (``pytest -s``) and to a JSON file whose path is printed at
+the end of the module (``SOFTPHONE_SCORES_JSON`` overrides it), for the release
+note.  How recordings are aligned, and why playout shifts are tolerated on an
+overloaded machine only, is explained at :class:`SpeechMatch` and
+:func:`check_audio`.
 """
 
 from __future__ import annotations
@@ -45,8 +50,9 @@ CODECS = ["PCMU", "PCMA", "G722", "opus"]
 # poorly, and it keeps the reference identical for both directions).
 RATE = {"PCMU": 8000, "PCMA": 8000, "G722": 16000, "opus": 48000}
 # PESQ-NB floors: G.711 must be near its ceiling (about 4.0 on this sample); the
-# others are reported, with a sanity floor.  G.722 scores only ~3.0 in PESQ-WB
-# even baresip to baresip (measured: NB 3.87, WB 3.02), so WB gets a lower floor.
+# others are reported, with a sanity floor.  G.722 scores only ~3.0 in PESQ-WB on
+# this (synthetic) speech whatever the path: baresip to baresip NB 3.87 / WB 3.02,
+# the softphone's own encoder+decoder offline WB 3.04; so WB gets a lower floor.
 PESQ_NB_FLOOR = {"PCMU": 3.5, "PCMA": 3.5, "G722": 3.0, "opus": 3.0}
 PESQ_WB_FLOOR = {"G722": 2.7, "opus": 3.0}
 
@@ -89,6 +95,7 @@ def record_scores(path: Path, name: str, match: SpeechMatch, **extra: Any) -> No
     _SCORES[name] = {**entry, **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_SCORES, indent=2, sort_keys=True) + "\n")
+    print(f"(scores so far in {path})")
 
 
 def account(k: KamailioServer, user: str = "alice") -> list[str]:
@@ -212,12 +219,13 @@ def machine_load() -> tuple[bool, str]:
 
 
 def check_audio(codec: str, match: SpeechMatch, context: str) -> None:
-    """Right content all through; codec quality (PESQ floors) when the playout was steady.
+    """Right content all through; codec quality (PESQ floors) over the steady playout.
 
-    Playout shifts are excused only on an overloaded machine (then the jitter buffer was
-    right to adapt, and PESQ of a starved player says nothing about the codec): they are
-    reported as a warning and the PESQ floors are not applied.  On an idle machine a
-    shift fails the test.
+    On an overloaded machine playout shifts are excused (the jitter buffer was right to
+    adapt, and the PESQ of a starved player says nothing about the codec): they are
+    reported as a warning and the PESQ floors are not applied.  On an idle machine one
+    single-frame shift is tolerated (warning; the floors apply to the longest steady span
+    of at least 2.5 s); more fails the test.
     """
     busy, load = machine_load()
     text = f"{match}\n{load}\n{context}"
@@ -226,11 +234,15 @@ def check_audio(codec: str, match: SpeechMatch, context: str) -> None:
     m = match.stable
     assert m.correlation > 0.85, text
     if match.delay_jumps:
-        assert busy, f"the playout shifted on an idle machine: {text}"
-        assert m.overlap_s >= 2.0, text
-        warnings.warn(f"{codec}: playout shifted ({load}); PESQ floors not applied: {match}", stacklevel=2)
-        return
-    assert m.overlap_s >= CALL_SECONDS - 1.5, text
+        warnings.warn(f"{codec}: playout shifted ({load}): {match}", stacklevel=2)
+        if busy:
+            assert m.overlap_s >= 2.0, text
+            return
+        shifted = sum(abs(d) for _, d in match.delay_jumps)
+        assert len(match.delay_jumps) == 1 and shifted <= 21.0, f"playout shifts on an idle machine: {text}"
+        assert m.overlap_s >= 2.5, text
+    else:
+        assert m.overlap_s >= CALL_SECONDS - 1.5, text
     if not pesq_available():
         return
     assert m.pesq_nb is not None, text
@@ -397,7 +409,7 @@ def test_srtp_best_effort_rtp_avp_with_crypto(
     """Best-effort SDES (RTP/AVP + a=crypto): baresip mediaenc=srtp and the softphone's default
     ``--srtp optional`` agree on SRTP whoever offers; the audio decrypts."""
     heard = tmp_path / "heard.wav"
-    common = ["--codecs", "PCMU", "--duration", "3"]
+    common = ["--codecs", "PCMU", "--duration", "2.5"]
     incoming = direction == "baresip->softphone"
     bob = make_baresip(
         user="bob", registrar=kamailio, codecs=["PCMU"], play_wav=speech_8k if incoming else None, srtp="srtp"
@@ -444,7 +456,8 @@ def test_softphone_requiring_srtp_refuses_plain_rtp_offer_with_488(
         # the 488 carried a Warning saying why (RFC 3261 §20.43)
         sent = [m for m in cli.stderr.split(">>> ")[1:] if m.split("\n")[1].startswith("SIP/2.0 488")]
         assert sent and "\nWarning: " in sent[0].split("\n\n")[0], explain(cli, make_baresip)
-        cli.terminate()
+        # `answer --calls 1` counts the refused call: not answered, exit code 3
+        assert cli.wait(timeout=15) == 3, explain(cli, make_baresip)
 
 
 def test_softphone_requiring_srtp_cannot_call_plain_baresip(
@@ -475,14 +488,14 @@ def test_bye_from_baresip_ends_outgoing_call(kamailio: KamailioServer, make_bare
     with softphone(kamailio, "call", bob.aor, "--codecs", "PCMU") as cli:
         cli.wait_event("answered", timeout=15)
         bob.wait_event("CALL_ESTABLISHED", timeout=10)
-        time.sleep(1.5)
+        time.sleep(1.0)
         bob.hangup()
         ended = cli.wait_event("ended", timeout=10)
         assert ended["reason"] == "remote hangup", explain(cli, make_baresip)
-        assert ended["duration"] >= 1.0
+        assert ended["duration"] >= 0.9
         assert cli.wait(timeout=15) == 0, explain(cli, make_baresip)
         stats = event(cli, "stats")
-        assert stats is not None and stats["packets_received"] > 40, stats
+        assert stats is not None and stats["packets_received"] > 30, stats
 
 
 def test_bye_from_baresip_ends_incoming_call(kamailio: KamailioServer, make_baresip: BaresipFactory) -> None:
@@ -493,7 +506,7 @@ def test_bye_from_baresip_ends_incoming_call(kamailio: KamailioServer, make_bare
         bob.dial(f"sip:alice@{kamailio.domain}")
         cli.wait_event("answered", timeout=15)
         bob.wait_event("CALL_ESTABLISHED", timeout=10)
-        time.sleep(1.5)
+        time.sleep(1.0)
         bob.hangup()
         ended = cli.wait_event("ended", timeout=10)
         assert ended["reason"] == "remote hangup", explain(cli, make_baresip)
@@ -503,14 +516,23 @@ def test_bye_from_baresip_ends_incoming_call(kamailio: KamailioServer, make_bare
 # --------------------------------------------------------------------- DTMF
 
 
+@pytest.mark.parametrize(
+    "hangup",
+    ["softphone", "baresip"],
+)
 def test_rfc4733_dtmf_from_softphone_reaches_baresip(
-    kamailio: KamailioServer, make_baresip: BaresipFactory
+    hangup: str, kamailio: KamailioServer, make_baresip: BaresipFactory
 ) -> None:
-    """`call --dtmf 123#`: baresip receives the telephone-events once each, in order (CALL_DTMF_START)."""
+    """`call --dtmf 123#`: baresip receives the telephone-events once each, in order (CALL_DTMF_START);
+    with ``--duration`` (the softphone hangs up) and without (baresip hangs up)."""
     bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], answer_mode="auto")
-    with softphone(kamailio, "call", bob.aor, "--codecs", "PCMU", "--dtmf", "123#", "--duration", "3") as cli:
+    duration = ["--duration", "2.5"] if hangup == "softphone" else []
+    with softphone(kamailio, "call", bob.aor, "--codecs", "PCMU", "--dtmf", "123#", *duration) as cli:
         answered = cli.wait_event("answered", timeout=15)
         assert answered["dtmf"] is True, answered  # telephone-event negotiated
+        if hangup == "baresip":
+            time.sleep(2.0)
+            bob.hangup()
         assert cli.wait(timeout=20) == 0, explain(cli, make_baresip)
         bob.wait_event("CALL_CLOSED", timeout=10)
     digits = [str(e.get("param")) for e in bob.events("CALL_DTMF_START")]
