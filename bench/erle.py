@@ -73,7 +73,9 @@ def synthetic_voice(seconds: float, rng: np.random.Generator) -> np.ndarray:
     voiced = np.zeros(n)
     for k in range(1, 40):
         fk = k * f0
-        gain = (1.0 / k) * (1.0 + 2.0 * np.exp(-(((fk - 700) / 300) ** 2)) + np.exp(-(((fk - 1800) / 400) ** 2)))
+        gain = (1.0 / k) * (
+            1.0 + 2.0 * np.exp(-(((fk - 700) / 300) ** 2)) + np.exp(-(((fk - 1800) / 400) ** 2))
+        )
         voiced += np.where(fk < RATE / 2 - 1000, gain * np.sin(k * phase), 0.0)
     hiss = rng.standard_normal(n)
     hiss = np.diff(hiss, prepend=0.0)  # high-pass: fricative-like
@@ -178,7 +180,9 @@ class AecAudioProcessing:
         from aec_audio_processing import AudioProcessor
 
         self.name = "aec-audio-processing"
-        self._ap = AudioProcessor(enable_aec=True, enable_ns=noise_suppression, enable_agc=False, enable_vad=False)
+        self._ap = AudioProcessor(
+            enable_aec=True, enable_ns=noise_suppression, enable_agc=False, enable_vad=False
+        )
         self._ap.set_stream_format(RATE, 1)
         self._ap.set_reverse_stream_format(RATE, 1)
         self._ap.set_stream_delay(60)
@@ -260,7 +264,14 @@ def run_one(
             break
     corr, snr, lag = best_lag_fit(out[n_ec:n], near[: n - n_ec])
     return Result(
-        erle, limit, t10, corr, snr, pesq_wb(near[: n - n_ec], out[n_ec:n]), 1000 * lag / RATE, 1000 * cpu / (n / RATE)
+        erle,
+        limit,
+        t10,
+        corr,
+        snr,
+        pesq_wb(near[: n - n_ec], out[n_ec:n]),
+        1000 * lag / RATE,
+        1000 * cpu / (n / RATE),
     )
 
 

@@ -36,6 +36,13 @@ def known_framer_bug(buffered: bytes) -> bool:
     return not STRICT and buffered.startswith(b"\r\n\r") and not buffered.startswith(b"\r\n\r\n")
 
 
+def known_crypto_lifetime_bug(key_params: str) -> bool:
+    """BUG-4: ``inline:KEY|junk|2^20`` - sdp.Crypto.problem() looks at the last lifetime only,
+    srtp.SrtpKey.from_inline at every one: negotiation accepts what SRTP then refuses."""
+    extras = key_params.partition(":")[2].split("|")[1:]
+    return not STRICT and len([e for e in extras if ":" not in e]) > 1
+
+
 def main(test_one_input: Callable[[bytes], None]) -> None:
     import atheris
 

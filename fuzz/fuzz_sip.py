@@ -5,8 +5,11 @@ Each input is used as
 
 * one UDP datagram and one stream frame for ``softphone.sip.incoming.classify`` (must never raise;
   a Reject's 400 must parse back; a Message must re-serialise to a fixed point);
-* a TCP byte stream for ``softphone.sip.framing.StreamFramer``, cut into chunks whose size the
-  first byte chooses (ParseError only; the buffer stays under the size limit);
+* the same, one layer down: ``parse_message`` raises MessageParseError only and
+  ``validate_request`` / ``validate_response`` ParseError only (classify's last-resort except
+  must never be needed);
+* a TCP byte stream for ``softphone.sip.framing.StreamFramer`` (limit lowered to 1 kB), cut into
+  chunks whose size the first byte chooses (ParseError only; the buffer stays under the limit);
 * the source of URIs and addresses for ``parse_uri`` / ``parse_address``: the Request-URI, every
   header value and every comma-separated part of it (ParseError only; fixed point of str()).
 
@@ -23,13 +26,45 @@ with atheris.instrument_imports(include=["softphone"]):
     from softphone.sip.errors import ParseError
     from softphone.sip.framing import StreamFramer
     from softphone.sip.incoming import Drop, Reject, classify
-    from softphone.sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message
+    from softphone.sip.message import (
+        MAX_MESSAGE_SIZE,
+        MessageParseError,
+        Request,
+        Response,
+        parse_message,
+        validate_request,
+        validate_response,
+    )
     from softphone.sip.uri import SipUri, parse_uri
 
 from _common import known_framer_bug, known_unicode_digit_bug, main
 
 
+def check_layers(data: bytes, stream: bool) -> None:
+    """parse_message raises MessageParseError only, validate_* ParseError only: classify's
+    last-resort except (ValueError, UnicodeError) must never be needed."""
+    try:
+        message = parse_message(data, stream=stream)
+    except MessageParseError:
+        return
+    except ValueError as exc:
+        if known_unicode_digit_bug(exc, data):
+            return
+        raise
+    try:
+        if isinstance(message, Request):
+            validate_request(message)
+        else:
+            validate_response(message)
+    except ParseError:
+        pass
+    except ValueError as exc:
+        if not known_unicode_digit_bug(exc, data):
+            raise
+
+
 def check_classify(data: bytes, stream: bool) -> None:
+    check_layers(data, stream)
     result = classify(data, stream=stream)
     if isinstance(result, Reject):
         assert 400 <= result.response.status <= 599, result.response.status
@@ -79,9 +114,12 @@ def check_address(text: str) -> None:
     assert (again.display_name or None, again.params) == (address.display_name or None, address.params)
 
 
+FRAMER_LIMIT = 1024  # small, so that inputs of a few kB can reach the size checks
+
+
 def check_framer(data: bytes) -> None:
     chunk = (data[0] % 97) + 1 if data else 1
-    framer = StreamFramer()
+    framer = StreamFramer(max_size=FRAMER_LIMIT)
     buffered = b""
     for start in range(0, len(data), chunk):
         piece = data[start : start + chunk]
@@ -95,7 +133,7 @@ def check_framer(data: bytes) -> None:
         for frame in frames:
             if isinstance(frame, bytes):
                 check_classify(frame, stream=True)
-        assert framer.pending <= MAX_MESSAGE_SIZE + len(piece), framer.pending
+        assert framer.pending <= FRAMER_LIMIT + len(piece), framer.pending
         buffered = buffered[len(buffered) - framer.pending :] if framer.pending else b""
 
 

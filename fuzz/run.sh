@@ -52,8 +52,10 @@ for target in "${targets[@]}"; do
         [ -d "$dir" ] && existing_seeds+=("$dir")
     done
     echo "== fuzz_$target for ${seconds}s (log: $log)"
+    dict_args=()
+    [ -f "$here/$target.dict" ] && dict_args=(-dict="$here/$target.dict")
     # shellcheck disable=SC2086
-    "$python" "$script" \
+    "$python" "$script" ${dict_args[@]+"${dict_args[@]}"} \
         -max_total_time="$seconds" \
         -max_len="${max_len[$target]}" \
         -timeout=10 \
@@ -61,7 +63,7 @@ for target in "${targets[@]}"; do
         -print_final_stats=1 \
         -artifact_prefix="$artifacts/" \
         ${FUZZ_ARGS:-} \
-        "$corpus" "${existing_seeds[@]}" >"$log" 2>&1
+        "$corpus" ${existing_seeds[@]+"${existing_seeds[@]}"} >"$log" 2>&1
     rc=$?
     runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
     rate="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"

@@ -49,7 +49,6 @@ def children(scales: list[str], themes: list[str], out: Path) -> int:
 
 
 def render(theme: str, scale: str, out: Path) -> None:
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QWidget
 
     from softphone.core.account import AccountConfig
@@ -245,8 +244,10 @@ def render(theme: str, scale: str, out: Path) -> None:
     trace.tabs.setCurrentIndex(1)  # type: ignore[attr-defined]
     shoot(trace, "trace-ladder")
     trace.close()
-    QTimer.singleShot(0, app.quit)
-    app.exec()
+    for widget in app.topLevelWidgets():
+        widget.hide()
+    settle(50)
+    history.close()
 
 
 def main() -> int:

@@ -105,7 +105,10 @@ class Call:
     _reinvite_pending: bool = False
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    extra_headers: Headers = field(default_factory=Headers)  # Replaces, Referred-By ... on our INVITE
+    extra_headers: Headers = field(default_factory=Headers)
+    _ready: asyncio.Event = field(
+        default_factory=asyncio.Event
+    )  # incoming: our answer SDP is ready  # Replaces, Referred-By ... on our INVITE
 
     def __post_init__(self) -> None:
         self.media.on_dtmf = lambda digit: self._emit("dtmf", digit=digit, via="rtp")
@@ -292,6 +295,7 @@ class Call:
             return
         ringing = make_response(request, 180, to_tag=self._to_tag, headers=self._contact_headers(incoming))
         self._respond(ringing)
+        self._ready.set()
         if auto_answer:
             await self.answer()
 
@@ -315,6 +319,13 @@ class Call:
         self.hooks.stack.respond(self._server_invite.transaction, response)
 
     async def answer(self) -> None:
+        # The user may click Answer before the media is ready (the "incoming" event comes first).
+        if not self._ready.is_set() and not self.ended:
+            ended = asyncio.ensure_future(self._ended.wait())
+            ready = asyncio.ensure_future(self._ready.wait())
+            await asyncio.wait({ended, ready}, return_when=asyncio.FIRST_COMPLETED)
+            ended.cancel()
+            ready.cancel()
         incoming = self._server_invite
         if incoming is None or self.state not in ("ringing",):
             return
@@ -678,6 +689,6 @@ def parse_replaces(value: str) -> tuple[str, str, str] | None:
 def _sipfrag_status(body: bytes) -> int | None:
     first = body.decode("utf-8", "replace").split("\n", 1)[0].strip()
     parts = first.split(" ", 2)
-    if len(parts) >= 2 and parts[0].upper().startswith("SIP/") and parts[1].isdigit():
+    if len(parts) >= 2 and parts[0].upper().startswith("SIP/") and parts[1].isascii() and parts[1].isdigit():
         return int(parts[1])
     return None

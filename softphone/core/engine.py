@@ -290,6 +290,15 @@ class Engine:
 
     # -- requests nobody else serves --
     def _on_request(self, incoming: IncomingRequest) -> None:
+        try:
+            self._serve(incoming)
+        except ParseError as exc:
+            # A header that only turned out malformed when read: answer it, so the
+            # transaction ends (an unanswered one would live for ever).
+            response = make_response(incoming.request, 400, exc.reason, to_tag=secrets.token_hex(6))
+            self.stack.respond(incoming.transaction, response)
+
+    def _serve(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         tag = secrets.token_hex(6)
         try:

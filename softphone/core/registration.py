@@ -159,7 +159,11 @@ class Registration:
                 continue
             if status == 423:
                 minimum = response.headers.get("Min-Expires")
-                if minimum is None or not minimum.strip().isdigit() or int(minimum) <= expires:
+                if (
+                    minimum is None
+                    or not (minimum.strip().isascii() and minimum.strip().isdigit())
+                    or int(minimum) <= expires
+                ):
                     return self._fatal(423, "registrar asks for an interval it does not name")
                 expires = int(minimum)
                 continue
@@ -343,12 +347,12 @@ def _granted_expires(response: Response, contact: SipUri, asked: int) -> int:
         for addr in response.contacts:
             if isinstance(addr.uri, SipUri) and _same_binding(addr.uri, contact):
                 value = addr.params.get("expires")
-                if value is not None and value.isdigit():
+                if value is not None and value.isascii() and value.isdigit():
                     return int(value)
     except ParseError:
         pass
     header = response.headers.get("Expires")
-    if header is not None and header.strip().isdigit():
+    if header is not None and header.strip().isascii() and header.strip().isdigit():
         return int(header.strip())
     return asked
 
@@ -379,7 +383,7 @@ def _retry_after(response: Response) -> float | None:
     if value is None:
         return None
     number = value.split("(")[0].split(";")[0].strip()
-    return float(number) if number.isdigit() else None
+    return float(number) if number.isascii() and number.isdigit() else None
 
 
 def _auth_failure(status: int, realm: str | None) -> str:

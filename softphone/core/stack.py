@@ -78,6 +78,7 @@ class SipStack:
         self._waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
         self._request_waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
         self._transactions: dict[int, ClientTransaction] = {}
+        self._request_dests: dict[int, Destination] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -139,6 +140,7 @@ class SipStack:
         self._waiters[id(transaction)] = queue
         self._request_waiters[id(request)] = queue
         self._transactions[id(request)] = transaction
+        self._request_dests[id(request)] = dest
         try:
             self._process(events)
             while True:
@@ -156,6 +158,7 @@ class SipStack:
             self._waiters.pop(id(transaction), None)
             self._request_waiters.pop(id(request), None)
             self._transactions.pop(id(request), None)
+            self._request_dests.pop(id(request), None)
             self._arm_timer()
 
     async def send_ack(self, ack: Request, dest: Destination) -> None:
@@ -192,7 +195,13 @@ class SipStack:
             elif isinstance(event, RequestReceived):
                 assert isinstance(event.peer, Source)
                 if self.on_request is not None:
-                    self.on_request(IncomingRequest(event.request, event.peer, event.transaction))
+                    try:
+                        self.on_request(IncomingRequest(event.request, event.peer, event.transaction))
+                    except Exception:
+                        # A bug in the application must still end the transaction.
+                        log.exception("error handling %s", event.request.method)
+                        failure = make_response(event.request, 500, "Server Internal Error")
+                        self._process(self.layer.send_response(event.transaction, failure, now=self.now))
             elif isinstance(event, ResponseReceived):
                 self._deliver(event.transaction, event.response)
             elif isinstance(event, TransactionTimeout):
@@ -279,6 +288,16 @@ class SipStack:
         self._process(self.layer.on_timer(self.now))
 
     def _on_connection_lost(self, dest: Destination) -> None:
+        # Requests in flight on a dead stream will never get an answer: fail them now
+        # instead of waiting for Timer B/F (RFC 3261 §8.1.3.1, a transport error).
+        for key, where in list(self._request_dests.items()):
+            if where.key == dest.key:
+                queue = self._request_waiters.get(key)
+                if queue is not None:
+                    queue.put_nowait(TransportError(f"connection to {dest} lost"))
+                transaction = self._transactions.get(key)
+                if transaction is not None:
+                    self._process(self.layer.transport_error(transaction, now=self.now))
         for handler in list(self.lost_handlers):
             handler(dest)
 

@@ -17,21 +17,23 @@ Backends, best first (``make_echo_canceller(kind="auto")`` picks the first that 
     wheel (Apache-2.0, WebRTC itself BSD-3-Clause; wheels for Linux, macOS and Windows; statically
     linked, nothing else to install). AEC3 estimates the echo delay by itself; ``delay_ms`` is
     only a starting hint. The module wants 10 ms frames: the wheel splits each 20 ms frame in two.
+    Strongest echo removal; its weak side is double talk, where it ducks the near-end voice.
 ``speex``
     Xiph's speexdsp (MDF echo canceller + preprocessor for noise and residual echo suppression,
     BSD licence) through ctypes, no Python package needed: it loads the system library
     (Debian ``libspeexdsp1``, Homebrew ``speexdsp``; ``SPEEXDSP_LIB`` names a file elsewhere).
     Its adaptive filter must span the whole echo path, so ``tail_ms`` must exceed the playout +
     capture latency plus the room's reverberation; that is the weak point on real sound cards.
+    Less echo removal and slower convergence than WebRTC, but transparent in double talk.
 ``none``
     :class:`PassThrough`: returns the microphone frame unchanged.
 
 Nothing here raises ImportError: a backend that is not installed (or whose library does not load)
 degrades to :class:`PassThrough` with one warning in the log. Frames are the engine's format:
-``int16``, shape ``(960,)``, 48 kHz (docs/MEDIA.md); other lengths that are a whole number of
-10 ms are accepted too. Instances are not thread-safe: call ``process`` from one thread (the
-send clock), in capture order, once per frame, with the matching far-end frame (silence when
-nothing was played).
+``int16``, shape ``(960,)``, 48 kHz (docs/MEDIA.md); other lengths must be whole blocks of the
+backend (10 ms for webrtc, 20 ms for speex). Instances are not thread-safe: call ``process``
+from one thread (the send clock), in capture order, once per frame, with the matching far-end
+frame (silence when nothing was played).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from softphone.media.audio import FRAME_SAMPLES, RATE
+from softphone.media.audio import RATE
 
 __all__ = [
     "BackendKind",
@@ -124,10 +126,12 @@ def _import_pywebrtc() -> object | None:
 class WebRtcEchoCanceller:
     """WebRTC AEC3 (+ noise suppression) through ``pywebrtc_audio.AudioProcessor``.
 
-    Runs at 48 kHz (AEC3's full band), so no resampling and no added delay. The module processes
-    10 ms blocks; a 20 ms frame is two of them. ``delay_ms`` is the hint for the delay from
-    ``AudioSink.write`` to the echo showing up in ``AudioSource.read``; AEC3 tracks the true delay
-    itself (tested here up to 250 ms), the hint only speeds up the first second.
+    Runs at 48 kHz (AEC3's full band), so no resampling. The module processes 10 ms blocks; a
+    20 ms frame is two of them. The output is 9 ms late (15 ms with noise suppression): the
+    module's band-split filters and analysis windows. ``delay_ms`` is a hint for the delay from
+    ``AudioSink.write`` to the echo showing up in ``AudioSource.read``; AEC3 estimates the true
+    delay itself (bench/erle.py: 40-300 ms, all cancelled from the first second), so the hint is
+    only a starting point.
     """
 
     name = "webrtc"
@@ -389,7 +393,5 @@ def make_echo_canceller(
             return SpeexEchoCanceller(noise_suppression=noise_suppression, tail_ms=tail_ms)
         except Exception as exc:
             errors.append(f"{name}: {exc}")
-    log.warning(
-        "no echo canceller available (%s); microphone audio goes out unprocessed", "; ".join(errors)
-    )
+    log.warning("no echo canceller available (%s); microphone audio goes out unprocessed", "; ".join(errors))
     return PassThrough()

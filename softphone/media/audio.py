@@ -40,8 +40,7 @@ def to_int16(x: npt.ArrayLike) -> Int16Array:
     """Rounds and saturates float samples (int16 scale) to int16."""
     a = np.asarray(x, dtype=np.float64)
     a = np.rint(a, out=np.empty(a.shape))
-    np.minimum(a, _INT16_MAX, out=a)
-    np.maximum(a, _INT16_MIN, out=a)
+    a.clip(_INT16_MIN, _INT16_MAX, out=a)
     return a.astype(np.int16)
 
 
@@ -126,6 +125,7 @@ class Resampler:
         # made once per input length and offset, so a frame costs one copy and one product
         self._integer = not self._passthrough and (self.up == 1 or self.down == 1)
         self._views: dict[tuple[int, int], tuple[FloatArray, FloatArray]] = {}
+        self._work: FloatArray | None = None  # the last work buffer: it starts with the history
 
     @property
     def delay(self) -> float:
@@ -136,10 +136,16 @@ class Resampler:
 
     def reset(self) -> None:
         self._hist[:] = 0.0
+        self._work = None
         self._next_out = 0
         self._consumed = 0
 
     def process(self, x: npt.ArrayLike) -> Int16Array:
+        if self._integer:  # to_int16 in place: the output array is ours
+            out = self._process_integer(x)
+            np.rint(out, out=out)
+            out.clip(_INT16_MIN, _INT16_MAX, out=out)
+            return out.astype(np.int16)
         return to_int16(self.process_float(x))
 
     def process_float(self, x: npt.ArrayLike) -> FloatArray:
@@ -186,7 +192,9 @@ class Resampler:
         # where the first output's window starts in the work buffer (0 with whole frames)
         offset = self._next_out * self.down - self._consumed if self.up == 1 else 0
         work, windows = self._integer_views(n, offset)
-        work[:m] = self._hist
+        if work is not self._work:  # another block size than last time: bring the history
+            work[:m] = 0.0 if self._work is None else self._work[:m]
+            self._work = work
         work[m:] = samples
         out: FloatArray
         if self.up == 1:
@@ -196,7 +204,7 @@ class Resampler:
             out = np.matmul(windows, self._phases_t).ravel()
         self._next_out += len(out)
         self._consumed += n
-        self._hist[:] = work[n:]
+        work[:m] = work[n:]  # the last k-1 samples: the history of the next block
         return out
 
     def _integer_views(self, n: int, offset: int) -> tuple[FloatArray, FloatArray]:

@@ -5,7 +5,7 @@ see docs/MEDIA.md). The codec cores are FFmpeg's (through PyAV, the library aior
 classes wrap): ``pcm_mulaw``, ``pcm_alaw``, ``g722`` and ``libopus``. aiortc's wrapper classes
 are not used because they each bring an ``av.AudioResampler`` whose output size varies from call to
 call; here resampling is done by ``audio.Resampler`` (stateful polyphase FIR, exactly one output
-frame per input frame), and concealment is added:
+frame per input frame; none for opus, already at 48 kHz), and concealment is added:
 
 * G.711 and G.722: ``plc.Concealer`` at the codec's native rate (8 or 16 kHz), before
   up-sampling, so that the up-sampler sees one continuous signal;
@@ -13,6 +13,10 @@ frame per input frame), and concealment is added:
   ``opus_decode``; libopus treats a frame of at most one byte as lost and runs its PLC (RFC 6716
   §4.4, ``opus_decode_frame``), so ``conceal`` decodes the TOC byte of the last packet alone.
   In-band FEC (``decode_fec=1``) is not reachable through PyAV and is not used on receive.
+
+G.711 being memoryless, FFmpeg's G.711 coder is run once over every possible input to make two
+lookup tables (``_g711_tables``); a frame is then coded with one numpy lookup instead of an
+``AudioFrame`` and a codec call (the output is FFmpeg's, byte for byte).
 
 Objects are not thread-safe: use each from one thread (the stream's send or playout path).
 """
@@ -282,7 +286,7 @@ class OpusCodec(_AvCodec):
         )
         params = parse_fmtp(fmtp)
         self.bitrate = self.DEFAULT_BITRATE
-        if params.get("maxaveragebitrate", "").isdigit():
+        if params.get("maxaveragebitrate", "").isascii() and params.get("maxaveragebitrate", "").isdigit():
             self.bitrate = min(510000, max(6000, int(params["maxaveragebitrate"])))
         options = {"application": "voip", "frame_duration": str(FRAME_MS)}
         self.fec = params.get("useinbandfec") == "1"
@@ -290,7 +294,7 @@ class OpusCodec(_AvCodec):
             options.update(fec="1", packet_loss="10")
         if params.get("cbr") == "1":
             options["vbr"] = "off"
-        if params.get("maxplaybackrate", "").isdigit():
+        if params.get("maxplaybackrate", "").isascii() and params.get("maxplaybackrate", "").isdigit():
             rate = int(params["maxplaybackrate"])
             for limit, cutoff in _OPUS_BANDWIDTH_CUTOFF:
                 if rate <= limit:

@@ -299,6 +299,8 @@ class Crypto:
             for extra in fields[1:]:
                 if ":" in extra:
                     mki = extra
+                elif lifetime is not None:
+                    raise SdpError(f"two key lifetimes in {param!r}")
                 else:
                     lifetime = extra
             keys.append(InlineKey(fields[0], lifetime, mki))

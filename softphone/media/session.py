@@ -171,7 +171,7 @@ class AudioCallMedia:
             raise self.error_type(exc.warning, exc.status) from None
         except SdpError as exc:
             raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 400) from None
-        self._apply(negotiated)
+        self._apply_checked(negotiated)
         self._apply_ice(negotiated, controlling=False)
         return description.serialize()
 
@@ -184,8 +184,15 @@ class AudioCallMedia:
             raise self.error_type(exc.warning, exc.status) from None
         except SdpError as exc:
             raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 400) from None
-        self._apply(negotiated)
+        self._apply_checked(negotiated)
         self._apply_ice(negotiated, controlling=True)
+
+    def _apply_checked(self, negotiated: Negotiated) -> None:
+        """Apply a negotiation; a key or parameter our media cannot use is a 488, not a crash."""
+        try:
+            self._apply(negotiated)
+        except ValueError as exc:
+            raise self.error_type(f'306 softphone "Unusable media parameter: {exc}"') from None
 
     def _apply(self, negotiated: Negotiated) -> None:
         previous = self.negotiated

@@ -4,6 +4,10 @@ Send: every 20 ms, a frame from the source is encoded and sent (or a DTMF event 
 Receive: packets go into our own jitter buffer; every 20 ms the playout clock takes one
 frame out, decoding it or concealing a loss, and gives it to the sink. aiortc's receive
 path (a fixed 16-packet buffer, no concealment) is not used, for any profile.
+
+Both clocks are one timer (one event loop wakeup per frame); where the RTP session supports it
+(``RtpSession.defer_reads``, Linux) the packets are read on that timer too, just before playout,
+rather than with a wakeup of their own.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class AudioStream:
         self._timer: asyncio.TimerHandle | None = None  # the next tick of the clock
         self._clock_start = 0.0
         self._ticks = 0
+        self._reads_deferred = False  # RTP is read on this clock (RtpSession.defer_reads)
         self._first_packet = True
         self.frames_played = 0
         self.frames_concealed = 0
@@ -85,12 +90,17 @@ class AudioStream:
             self._loop = asyncio.get_running_loop()
             self._clock_start = self._loop.time()
             self._ticks = 0
+            defer_reads = getattr(self.rtp, "defer_reads", None)
+            self._reads_deferred = bool(defer_reads is not None and defer_reads(True))
             self._schedule_tick()
 
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._reads_deferred:
+            self._reads_deferred = False
+            self.rtp.defer_reads(False)
 
     def update(self, settings: StreamSettings) -> None:
         self.settings = settings
@@ -108,6 +118,9 @@ class AudioStream:
     # One timer drives both directions: every 20 ms the send tick, then the playout tick. A
     # plain loop.call_at callback (no task, no future) is the cheapest wakeup asyncio has, and
     # one wakeup a frame instead of two (the two ticks used to be two tasks) halves their cost.
+    # Where the RTP session can defer its reads (Linux), the packets that arrived since the last
+    # tick are read here too, just before playout, instead of waking the loop for each one; they
+    # keep their kernel arrival times, so the jitter buffer sees the same timing.
     def _schedule_tick(self) -> None:
         assert self._loop is not None
         self._ticks += 1
@@ -118,7 +131,7 @@ class AudioStream:
         loop = self._loop
         if loop.time() - (self._clock_start + self._ticks * TICK) > RESYNC_AFTER:
             self._clock_start, self._ticks = loop.time(), 0  # the loop stalled: start afresh
-        for tick in (self._send_tick, self._play_tick):
+        for tick in (self._send_tick, self._read_tick, self._play_tick):
             try:
                 tick(loop.time())
             except Exception:
@@ -154,6 +167,10 @@ class AudioStream:
         self._first_packet = False
         self.frames_sent += 1
         self._timestamp = (self._timestamp + step) & 0xFFFFFFFF
+
+    def _read_tick(self, now: float) -> None:
+        if self._reads_deferred:
+            self.rtp.read_deferred()
 
     def _play_tick(self, now: float) -> None:
         item = self.jitter.pop(now)

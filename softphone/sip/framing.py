@@ -57,7 +57,10 @@ class StreamFramer:
             del buf[:4]
             return KeepAlivePing()
         if buf.startswith(b"\r\n"):
-            if len(buf) == 2 or buf[2:3] != b"\r":
+            # CRLF alone is a pong; CRLF CRLF a ping (handled above). Anything else after
+            # the CRLF (even a lone CR) starts the next message: take the pong and go on,
+            # so the size checks below always apply (no unbounded buffering).
+            if len(buf) == 2 or buf[2:3] != b"\r" or (len(buf) >= 4 and buf[3:4] != b"\n"):
                 del buf[:2]
                 return KeepAlivePong()
             return None

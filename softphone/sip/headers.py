@@ -258,7 +258,7 @@ class Via:
     @property
     def rport(self) -> int | None:
         value = self.params.get("rport")
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and value.isascii() and value.isdigit() else None
 
     @property
     def sent_by(self) -> str:
@@ -318,7 +318,7 @@ LIMIT_CSEQ = 2**32 - 1  # ... and §20.16 says a value must fit in 32 bits.
 def parse_cseq(text: str) -> CSeq:
     parts = re.split(r"[ \t]+", text.strip(WSP), maxsplit=1)
     number, method = (parts + [""])[:2]
-    if not number.isdigit() or not method:
+    if not (number.isascii() and number.isdigit()) or not method:
         raise ParseError("bad CSeq header")
     value = int(number)
     if value > LIMIT_CSEQ:
@@ -328,7 +328,7 @@ def parse_cseq(text: str) -> CSeq:
 
 def parse_uint(text: str, *, what: str, limit: int = 2**32 - 1) -> int:
     value = text.strip(WSP)
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ParseError(f"bad {what} value")
     number = int(value)
     if number > limit:

@@ -198,7 +198,7 @@ def _content_length(headers: Headers) -> int | None:
     numbers = set()
     for value in values:
         text = value.strip(WSP)
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ParseError(f"bad Content-Length {text[:20]!r}")
         numbers.add(int(text))
     if len(numbers) > 1 or len(values) > 1:
@@ -260,7 +260,7 @@ def _parse_status_line(start: str, headers: Headers) -> Response:
     reason = parts[2] if len(parts) == 3 else ""
     if not _VERSION_RE.match(version):
         raise MessageParseError("malformed SIP version in status line")
-    if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+    if len(code) != 3 or not (code.isascii() and code.isdigit()) or not 100 <= int(code) <= 699:
         raise MessageParseError(f"bad status code {code[:10]!r}")
     return Response(int(code), reason, headers, version=version.upper())
 
@@ -340,7 +340,7 @@ def validate_response(response: Response) -> None:
         parse_uint(retry_after.split("(")[0].split(";")[0], what="Retry-After")
     for warning in headers.get_all("Warning"):
         code = warning.strip(WSP).split(" ", 1)[0]
-        if len(code) != 3 or not code.isdigit():
+        if len(code) != 3 or not (code.isascii() and code.isdigit()):
             raise ParseError("bad Warning code")
 
 

@@ -103,7 +103,7 @@ def split_hostport(text: str) -> tuple[str, int | None]:
         port_text = port_text_ if sep else None
     port: int | None = None
     if port_text is not None:
-        if not port_text.isdigit() or len(port_text) > 5 or int(port_text) > 65535:
+        if not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5 or int(port_text) > 65535:
             raise ParseError(f"bad port {port_text!r}")
         port = int(port_text)
     return parse_host(host_text), port

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..core.account import AccountConfig, AccountError
 from .preferences import AccountExtras
-from .theme import RED
+from .theme import RED, muted_color
 
 
 class AccountForm(QWidget):
@@ -70,7 +70,7 @@ class AccountForm(QWidget):
         layout.addLayout(form)
         hint = QLabel(self.tr("The password is kept in your system's keyring, never in a file."), self)
         hint.setWordWrap(True)
-        hint.setEnabled(False)
+        hint.setStyleSheet(f"color: {muted_color(self)};")
         layout.addWidget(hint)
 
         self.advanced = QToolButton(self)

@@ -67,6 +67,7 @@ async def _run(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     closed = asyncio.Event()
+    window.request_quit = closed.set  # Quit: hang up and unregister first, then leave the loop
     app.aboutToQuit.connect(closed.set)
     engine = controller.engine
     try:
@@ -77,7 +78,7 @@ async def _run(
         if status.config.password is None:
             status.config.password = get_password(status.config.id)
     controller.start_accounts()
-    if start_hidden and window.tray is not None and window.tray.available():  # type: ignore[attr-defined]
+    if start_hidden and window.tray is not None and window.tray.available():
         window.hide()
     else:
         window.show()
@@ -88,7 +89,9 @@ async def _run(
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.quit)
     await closed.wait()
-    await engine.stop()
+    for other in app.topLevelWidgets():
+        other.hide()
+    await asyncio.wait_for(engine.stop(), 15)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("handed over to the running phone")
             return 0
         instance = SingleInstance(parent=app)
-        instance.listen()
+        if instance.listen():
+            log.info("waiting for other launches on %s", instance.name)
 
     prefs = Preferences.load()
     apply_scheme(app, args.theme or prefs.theme)
@@ -168,16 +172,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         instance.dial_requested.connect(window.dial_uri)
         instance.show_requested.connect(window.show_window)
     with loop:
-        loop.run_until_complete(
-            _run(
-                window,
-                controller,
-                quit_after=args.quit_after,
-                uri=uri,
-                fixed_port=listen is not None,
-                start_hidden=args.hidden or prefs.start_hidden,
+        try:
+            loop.run_until_complete(
+                _run(
+                    window,
+                    controller,
+                    quit_after=args.quit_after,
+                    uri=uri,
+                    fixed_port=listen is not None,
+                    start_hidden=args.hidden or prefs.start_hidden,
+                )
             )
-        )
+        except RuntimeError as exc:  # Qt quit on its own (the session ends): still hang up and unregister
+            log.info("the event loop stopped early (%s); shutting down", exc)
+            try:
+                loop.run_until_complete(asyncio.wait_for(engine.stop(), 15))
+            except (RuntimeError, TimeoutError, OSError) as again:
+                log.warning("could not unregister cleanly: %s", again)
     if instance is not None:
         instance.close()
     controller.close()

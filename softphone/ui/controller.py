@@ -404,6 +404,7 @@ class PhoneController(QObject):
         if account_id is not None:
             self.prefs.last_account = account_id
         self.outgoing_srtp = extras.srtp
+        log.info("dialling %s from %s", target, account_id or "no account (direct)")
         self.spawn(self._dial(target, account_id))
         return True
 

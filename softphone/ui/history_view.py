@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..core.history import CallRecord, Contact, ContactNumber, History
 from .controller import display_address
-from .theme import RED, icon
+from .theme import RED, icon, muted_color
 
 ROLE_URI = Qt.ItemDataRole.UserRole
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
@@ -95,7 +95,7 @@ class HistoryView(QWidget):
         layout.addWidget(self.list)
         self.empty = QLabel(self.tr("No calls yet."), self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setEnabled(False)
+        self.empty.setStyleSheet(f"color: {muted_color(self)};")
         layout.addWidget(self.empty)
         self.refresh()
 
@@ -318,7 +318,7 @@ class ContactsView(QWidget):
         self.empty = QLabel(self.tr("No contacts yet. Add one, or import a vCard file."), self)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setEnabled(False)
+        self.empty.setStyleSheet(f"color: {muted_color(self)};")
         layout.addWidget(self.empty)
         row = QHBoxLayout()
         self.add_button = QPushButton(icon("add"), self.tr("Add"), self)

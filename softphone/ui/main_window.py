@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -41,6 +44,9 @@ from .dialpad import DialPad
 from .history_view import ContactDialog, ContactsView, HistoryView, format_duration
 from .preferences import Preferences
 from .theme import AMBER, RED, STATE_COLORS, app_icon, icon, muted_color, state_dot
+
+if TYPE_CHECKING:
+    from .tray import Tray
 
 ROLE_ID = Qt.ItemDataRole.UserRole
 
@@ -129,9 +135,10 @@ class MainWindow(QMainWindow):
         self.dialogs: list[QDialog] = []
         self.trace_window: QWidget | None = None
         self.settings_dialog: QDialog | None = None
-        self.tray: object | None = None
+        self.tray: Tray | None = None
         self.quitting = False
         self.quit_on_close = False  # the application's own window quits the app when closed
+        self.request_quit: Callable[[], None] | None = None  # the app's orderly shutdown, if any
         self.setWindowTitle(self.tr("Softphone"))
         self.setWindowIcon(app_icon())
         self.setObjectName("MainWindow")
@@ -515,7 +522,7 @@ class MainWindow(QMainWindow):
         self.missed_label.setText(self.tr("{n} missed").format(n=count) if count else "")
         self.missed_label.setStyleSheet(f"color: {RED};" if count else "")
         if self.tray is not None:
-            self.tray.update_status()  # type: ignore[attr-defined]
+            self.tray.update_status()
 
     def _tab_changed(self, index: int) -> None:
         if index == 1 and self.isActiveWindow():
@@ -581,7 +588,7 @@ class MainWindow(QMainWindow):
         self.dnd_label.setText(self.tr("Do not disturb") if on else "")
         self.dnd_label.setStyleSheet(f"color: {AMBER};" if on else "")
         if self.tray is not None:
-            self.tray.update_status()  # type: ignore[attr-defined]
+            self.tray.update_status()
 
     def on_trace(self, entry: TraceEntry) -> None:
         self.controller.on_trace(entry)
@@ -621,6 +628,13 @@ class MainWindow(QMainWindow):
             window.hide()
         if self.trace_window is not None:
             self.trace_window.close()
+        self._quit_app()
+
+    def _quit_app(self) -> None:
+        """Hand over to the app's shutdown (hang up, unregister, then leave the loop) if it has one."""
+        if self.request_quit is not None:
+            self.request_quit()
+            return
         app = QApplication.instance()
         if app is not None:
             app.quit()
@@ -632,9 +646,9 @@ class MainWindow(QMainWindow):
             and tray is not None
             and tray.available()
             and self.controller.prefs.close_to_tray
-        ):  # type: ignore[attr-defined]
+        ):
             self.hide()
-            tray.notify_hidden()  # type: ignore[attr-defined]
+            tray.notify_hidden()
             event.ignore()
             return
         if self.trace_window is not None:
@@ -643,4 +657,4 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None and self.quit_on_close and not self.quitting:
             self.quitting = True
-            app.quit()
+            self._quit_app()

@@ -333,7 +333,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(row)
         form = QFormLayout()
         self.default_srtp = QComboBox(page)
-        self.default_srtp.setAccessibleName(self.tr("Media encryption for direct calls"))
+        self.default_srtp.setAccessibleName(self.tr("Media encryption for incoming and direct calls"))
         for value, text in (
             ("off", self.tr("Off")),
             ("optional", self.tr("When the other side offers it")),
@@ -341,7 +341,7 @@ class SettingsDialog(QDialog):
         ):
             self.default_srtp.addItem(text, value)
         self.default_srtp.setCurrentIndex(max(0, self.default_srtp.findData(self.prefs.default_srtp)))
-        form.addRow(self.tr("Encryption for &direct calls:"), self.default_srtp)
+        form.addRow(self.tr("Encryption for &incoming and direct calls:"), self.default_srtp)
         layout.addLayout(form)
         self.dnd = QCheckBox(self.tr("Do &not disturb (callers hear busy)"), page)
         self.dnd.setChecked(self.controller.do_not_disturb)

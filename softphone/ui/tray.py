@@ -102,11 +102,15 @@ class Tray(QObject):
         info = self.controller.calls.get(call_id)
         self.update_status()
         if (
-            info is not None
-            and info.direction == "incoming"
-            and info.answered_at is None
-            and not info.declined
-        ) and self.available() and self.icon.supportsMessages():
+            (
+                info is not None
+                and info.direction == "incoming"
+                and info.answered_at is None
+                and not info.declined
+            )
+            and self.available()
+            and self.icon.supportsMessages()
+        ):
             self.icon.showMessage(
                 self.tr("Missed call"), info.peer, QSystemTrayIcon.MessageIcon.Information, 10000
             )

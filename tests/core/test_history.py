@@ -49,10 +49,18 @@ def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
 def test_calls_newest_first_and_missed_counted_until_seen(history: History) -> None:
     now = time.time()
     history.add_call(CallRecord("outgoing", "sip:bob@example.com", "Bob", started=now - 60, duration=42))
-    history.add_call(CallRecord("incoming", "sip:carol@example.com", started=now - 30, outcome="missed", seen=False))
-    history.add_call(CallRecord("incoming", "sip:dave@example.com", started=now, outcome="missed", seen=False))
+    history.add_call(
+        CallRecord("incoming", "sip:carol@example.com", started=now - 30, outcome="missed", seen=False)
+    )
+    history.add_call(
+        CallRecord("incoming", "sip:dave@example.com", started=now, outcome="missed", seen=False)
+    )
     calls = history.calls()
-    assert [c.remote_uri for c in calls] == ["sip:dave@example.com", "sip:carol@example.com", "sip:bob@example.com"]
+    assert [c.remote_uri for c in calls] == [
+        "sip:dave@example.com",
+        "sip:carol@example.com",
+        "sip:bob@example.com",
+    ]
     assert calls[0].missed and not calls[2].missed
     assert calls[2].duration == 42 and calls[2].remote_name == "Bob"
     assert history.missed_count() == 2

@@ -111,6 +111,26 @@ def test_resampler_gives_whole_frames_and_is_seamless_across_frames(rate_in: int
     assert 10 * np.log10(np.sum(ref**2) / np.sum((y - ref) ** 2)) > 70
 
 
+@pytest.mark.parametrize(
+    ("rate_in", "rate_out"), [(48000, 8000), (8000, 48000), (48000, 16000), (16000, 48000), (44100, 48000)]
+)
+def test_resampler_blocks_of_any_size_and_reset(rate_in: int, rate_out: int) -> None:
+    # whatever the block sizes, the output is the one-shot output; reset starts afresh
+    x = multitone(0.3, 100, 3000)[: rate_in * 3 // 10].astype(np.float64)
+    whole = resample(x, rate_in, rate_out)
+    r = Resampler(rate_in, rate_out)
+    sizes = [rate_in // 50, 1, 7, rate_in // 50, 333, rate_in // 50, 2000]
+    parts: list[np.ndarray] = []
+    pos = 0
+    while pos < len(x):
+        size = sizes[len(parts) % len(sizes)]
+        parts.append(r.process(x[pos : pos + size]))
+        pos += size
+    assert np.array_equal(np.concatenate(parts), whole)
+    r.reset()
+    assert np.array_equal(r.process(x[:960]), Resampler(rate_in, rate_out).process(x[:960]))
+
+
 def test_resampler_rejects_what_it_must_not_pass() -> None:
     # a 5 kHz tone at 48 kHz would alias to 3 kHz at 8 kHz: it must be filtered out (>= 60 dB)
     x = sine(5000, 0.5, 10000)

@@ -689,3 +689,154 @@ def test_bye_received_between_sessions() -> None:
             assert b.stats().bye_received and b.stats().srtp_failures == 0
 
     run(main())
+
+
+# ---------------------------------------------------------------- deferred reads (the audio clock reads RTP)
+
+
+def deferred_reads_supported() -> bool:
+    async def probe() -> bool:
+        async with sessions(1, connect=False) as (session,):
+            return session.defer_reads(True)
+
+    return run(probe())
+
+
+needs_deferred_reads = pytest.mark.skipif(
+    not deferred_reads_supported(), reason="deferred reads need Linux (SO_TIMESTAMPNS)"
+)
+
+
+@needs_deferred_reads
+def test_deferred_reads_keep_the_kernel_arrival_time() -> None:
+    async def main() -> None:
+        got = Received()
+        async with sessions() as (a, b):
+            ctx_a, ctx_b = keyed_pair("AES_CM_128_HMAC_SHA1_80")
+            a.set_srtp(ctx_a)
+            b.set_srtp(ctx_b)
+            b.on_packet = got
+            assert b.defer_reads(True) and b.defer_reads(True)  # idempotent
+            # the kernel switches timestamping on with deferred work when the first socket asks
+            # (at open): in a call media starts later, here give it a moment
+            await asyncio.sleep(0.05)
+            loop = asyncio.get_running_loop()
+            sent: list[tuple[float, float]] = []
+            for index in range(5):
+                before = loop.time()
+                a.send(bytes([index]) * 160, payload_type=0, timestamp=160 * index)
+                sent.append((before, loop.time()))  # on loopback, sendto() delivers the datagram
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
+            assert got.packets == []  # nothing is read until the owner asks
+            read_at = loop.time()
+            b.read_deferred()
+            assert [p.payload[0] for p in got.packets] == [0, 1, 2, 3, 4]
+            for (before, after), arrival in zip(sent, got.arrivals, strict=True):
+                assert before - 0.001 <= arrival <= after + 0.001
+                assert arrival < read_at - 0.04
+            assert b.last_received == got.arrivals[-1]
+            stats = b.stats()
+            assert stats.packets_received == 5 and stats.srtp_failures == 0 and stats.invalid == 0
+            # the RTCP jitter is computed on arrival times too (stamped at the read, the five packets
+            # would differ by 20 ms each from their timestamps: 4.5 ms of jitter)
+            assert stats.jitter_ms < 3.5
+
+            b.read_deferred()  # nothing waiting: nothing happens
+            assert len(got.packets) == 5
+            assert b.defer_reads(False)
+            a.send(b"z" * 160, payload_type=0, timestamp=800)
+            await wait_for(lambda: len(got.packets) == 6)  # read by the event loop again
+
+    run(main())
+
+
+@needs_deferred_reads
+def test_deferred_reads_handle_rtcp_on_the_rtp_port_and_latching() -> None:
+    async def main() -> None:
+        got = Received()
+        rtcp: list[AnyRtcpPacket] = []
+        async with sessions(rtcp_mux=True) as (a, b):
+            peer = await raw_peer()
+            try:
+                assert a.local_address is not None
+                a.on_packet = got
+                a.on_rtcp = rtcp.append
+                assert a.defer_reads(True)
+                peer.send(rtp_bytes(1), a.local_address)
+                await asyncio.sleep(0.05)
+                assert got.packets == []
+                a.read_deferred()
+                assert len(got.packets) == 1
+                assert a.latched and a.remote == peer.address  # new SSRC from elsewhere: latched
+                b.send_rtcp_report()  # muxed RTCP comes in on the RTP socket: read on the clock too
+                await asyncio.sleep(0.05)
+                assert rtcp == []
+                a.read_deferred()
+                assert any(getattr(packet, "ssrc", None) == b.ssrc for packet in rtcp)
+            finally:
+                peer.close()
+
+    run(main())
+
+
+@needs_deferred_reads
+def test_deferred_reads_stop_at_close() -> None:
+    async def main() -> None:
+        async with sessions() as (a, b):
+            assert b.defer_reads(True)
+            a.send(b"x" * 160, payload_type=0, timestamp=0)
+            await b.close()
+            b.read_deferred()  # closed: nothing read, no error
+            assert b.stats().packets_received == 0
+            assert not b.defer_reads(True)
+
+    run(main())
+
+
+def test_deferred_reads_refused_with_an_attached_transport() -> None:
+    async def main() -> None:
+        async with sessions(1, connect=False) as (session,):
+            session.attach_transport(lambda data: None)
+            assert not session.defer_reads(True)
+            session.read_deferred()  # not deferred: nothing to do
+
+    run(main())
+
+
+def test_reception_statistics_match_aiortc() -> None:
+    """The statistics behind the RTCP report blocks compute what aiortc's StreamStatistics does."""
+    import random
+    from unittest import mock
+
+    from aiortc.rtcrtpreceiver import StreamStatistics
+
+    from softphone.media.rtp import _ReceptionStatistics
+
+    for trial in range(20):
+        rng = random.Random(trial)
+        ours, theirs = _ReceptionStatistics(8000), StreamStatistics(8000)
+        seq, ts, wall = rng.randrange(65536), rng.randrange(1 << 32), 1.7e9
+        for index in range(300):
+            if rng.random() < 0.05:
+                continue  # lost
+            jump = rng.randrange(-3, 4) if rng.random() < 0.1 else 0  # reordered
+            packet = RtpPacket(
+                payload_type=0,
+                sequence_number=(seq + index + jump) & 0xFFFF,
+                timestamp=(ts + 160 * index) & 0xFFFFFFFF,
+                ssrc=1,
+            )
+            arrival = wall + 0.02 * index + rng.expovariate(100.0)
+            with mock.patch("aiortc.rtcrtpreceiver.time.time", return_value=arrival):
+                theirs.add(packet)
+            ours.add(packet, arrival)
+            if rng.random() < 0.05:
+                assert ours.fraction_lost == theirs.fraction_lost
+        assert (ours.base_seq, ours.max_seq, ours.cycles, ours.packets_received) == (
+            theirs.base_seq,
+            theirs.max_seq,
+            theirs.cycles,
+            theirs.packets_received,
+        )
+        assert (ours.jitter, ours.packets_lost) == (theirs.jitter, theirs.packets_lost)

@@ -48,9 +48,7 @@ def options(transport: str, port: int, extra: str = "", *, pad: int = 0) -> byte
         f"To: <sip:robustness@{HOST}>\r\n"
         f"Call-ID: {secrets.token_hex(8)}@{HOST}\r\n"
         "CSeq: 1 OPTIONS\r\n"
-        f"{extra}"
-        + (f"X-Pad: {'a' * pad}\r\n" if pad else "")
-        + "Content-Length: 0\r\n\r\n"
+        f"{extra}" + (f"X-Pad: {'a' * pad}\r\n" if pad else "") + "Content-Length: 0\r\n\r\n"
     )
     return text.encode()
 
@@ -158,14 +156,32 @@ class Target:
     async def settles(self, timeout: float = 5.0) -> None:
         """Every transaction ends and every inbound connection is gone."""
         layer = self.engine.stack.layer
-        assert await wait_until(lambda: layer.transactions == 0, timeout), f"{layer.transactions} transactions left"
-        assert await wait_until(lambda: self.connections == 0, timeout), f"{self.connections} connections left"
+        assert await wait_until(lambda: layer.transactions == 0, timeout), (
+            f"{layer.transactions} transactions left"
+        )
+        assert await wait_until(lambda: self.connections == 0, timeout), (
+            f"{self.connections} connections left"
+        )
 
 
-def run_against_engine(scenario: Callable[[Target], Awaitable[None]], timeout: float = 60.0) -> None:
+def run_against_engine(
+    scenario: Callable[[Target], Awaitable[None]],
+    timeout: float = 60.0,
+    *,
+    serves_invite: bool = False,
+    rate_limit: bool = False,
+) -> None:
+    """``serves_invite``: the engine takes INVITEs (with a media factory that is never reached).
+    ``rate_limit``: keep a per-source limiter (``stack.limiter``) if the stack has one; the other
+    tests send far more than one peer should, on purpose, so they switch it off."""
+
     async def main() -> None:
         fds = open_fds()
-        engine = Engine(listen=(HOST, 0), timers=TIMERS)
+        engine = Engine(
+            listen=(HOST, 0), timers=TIMERS, media_factory=(lambda: None) if serves_invite else None
+        )  # type: ignore[arg-type,return-value]
+        if not rate_limit and getattr(engine.stack, "limiter", None) is not None:
+            engine.stack.limiter = None  # type: ignore[attr-defined]
         await engine.start()
         try:
             tcp = await engine.stack.transport.start_tcp_listener(HOST, 0)
@@ -182,7 +198,9 @@ def run_against_engine(scenario: Callable[[Target], Awaitable[None]], timeout: f
     asyncio.run(asyncio.wait_for(main(), timeout))
 
 
-async def stream_until_closed(tcp: tuple[str, int], chunks: Callable[[int], bytes], limit: int) -> tuple[int, bool]:
+async def stream_until_closed(
+    tcp: tuple[str, int], chunks: Callable[[int], bytes], limit: int
+) -> tuple[int, bool]:
     """Write chunks until the engine closes the connection or ``limit`` bytes went out.
 
     Returns (bytes sent, whether the engine closed the connection).
@@ -246,10 +264,10 @@ def test_largest_udp_datagrams_do_not_hurt_the_engine() -> None:
             with Memory() as memory:
                 transport.sendto(valid, engine.local)
                 answer = await asyncio.wait_for(protocol.queue.get(), 3)
-                for n in range(20):
+                for n in range(20):  # paced: a burst would only overflow the kernel's buffer
                     transport.sendto(random.Random(n).randbytes(MAX_UDP_PAYLOAD), engine.local)
                     transport.sendto(b"OPTIONS sip:a@b SIP/2.0\r\n" + b"X: " * 21_000, engine.local)
-                await wait_until(lambda: engine.stack.dropped >= dropped + 40, 5)
+                    await wait_until(lambda n=n: engine.stack.dropped >= dropped + 2 * n + 2, 1)
             assert answer.startswith(b"SIP/2.0 200 OK")
             assert engine.stack.dropped >= dropped + 40
             assert memory.kept < 1 * MB, memory.kept
@@ -322,7 +340,6 @@ def test_tcp_garbage_without_end_gets_the_connection_closed(kind: str) -> None:
     run_against_engine(scenario)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-2: StreamFramer never checks its size after CR LF CR")
 def test_tcp_garbage_after_cr_lf_cr_gets_the_connection_closed() -> None:
     """A stream that starts with CR LF CR and goes on with anything but LF is neither a keep-alive
     nor a message: today the framer waits for more, forever, and buffers all of it."""
@@ -368,7 +385,7 @@ def test_200_tcp_connections_from_one_peer() -> None:
     others, and when the peer goes every connection and file descriptor is released."""
 
     async def scenario(target: Target) -> None:
-        before = target.connections
+        assert await wait_until(lambda: target.connections == 0, 2)
         with Memory() as memory:
             streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
             for _ in range(4):  # in batches: the listen backlog is 100
@@ -380,14 +397,16 @@ def test_200_tcp_connections_from_one_peer() -> None:
                 elif n % 3 == 2:
                     writer.write(options("TCP", port))
             await asyncio.gather(*(writer.drain() for _, writer in streams))
-            answers = await asyncio.gather(*(read_response(r, 3) for n, (r, _) in enumerate(streams) if n % 3 == 2))
+            answers = await asyncio.gather(
+                *(read_response(r, 3) for n, (r, _) in enumerate(streams) if n % 3 == 2)
+            )
             assert all(a == b"SIP/2.0 200 OK" for a in answers), answers
-            assert await wait_until(lambda: target.connections >= before + 200, 5), target.connections
+            assert await wait_until(lambda: target.connections == 200, 5), target.connections
             await target.still_answers()
             for _, writer in streams:
                 writer.close()
             await asyncio.gather(*(w.wait_closed() for _, w in streams), return_exceptions=True)
-            assert await wait_until(lambda: target.connections == before, 5), target.connections
+            assert await wait_until(lambda: target.connections == 0, 5), target.connections
         assert memory.kept < 2 * MB, memory.kept
 
     run_against_engine(scenario)
@@ -399,8 +418,8 @@ def test_200_tcp_connections_from_one_peer() -> None:
 
 @pytest.mark.slow
 def test_options_flood_leaves_nothing_behind() -> None:
-    """3000 OPTIONS with distinct branches: each makes a server transaction that lives for Timer J;
-    all of them end, and the memory they held is given back."""
+    """2000 OPTIONS with distinct branches: each makes a server transaction that lives for Timer J
+    (hundreds alive at once); all of them end, and the memory they held is given back."""
 
     async def scenario(target: Target) -> None:
         engine = target.engine
@@ -409,45 +428,58 @@ def test_options_flood_leaves_nothing_behind() -> None:
         peak = 0
         with Memory() as memory:
             async with udp_peer() as (transport, protocol, port):
-                for n in range(3000):
-                    transport.sendto(options("UDP", port), engine.local)
-                    if n % 50 == 0:
-                        await asyncio.sleep(0.001)
-                        peak = max(peak, layer.transactions)
-                answered = 0
-                while True:
+                sent = answered = 0
+                while answered < 2000:
+                    # at most 100 unanswered: more would only overflow the kernel's socket buffer
+                    while sent < 2000 and sent - answered < 100:
+                        transport.sendto(options("UDP", port), engine.local)
+                        sent += 1
                     try:
-                        await asyncio.wait_for(protocol.queue.get(), 1)
-                        answered += 1
+                        await asyncio.wait_for(protocol.queue.get(), 2)
                     except TimeoutError:
                         break
-                peak = max(peak, layer.transactions)
-            assert answered > 2000, answered
+                    answered += 1
+                    peak = max(peak, layer.transactions)
+            assert answered == 2000, answered
             assert await wait_until(lambda: layer.transactions == 0, 10), layer.transactions
-        assert peak > 500
+        assert peak > 200, peak
         assert memory.kept < 1 * MB, f"{memory.kept / 1024:.0f} kB kept after {peak} transactions"
 
     run_against_engine(scenario)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-3: a ParseError in Engine._on_request leaves the transaction unanswered forever")
-@pytest.mark.parametrize("header", ["Require: a,,b\r\n", "Require: ,\r\n"])
-def test_malformed_require_is_answered_and_its_transaction_ends(header: str) -> None:
-    """inspect_request raises ParseError on an empty option tag; the engine's handler lets it out,
-    the transport logs it, and the server transaction (non-INVITE, Trying: no timer runs in that
-    state, RFC 3261 §17.2.2) is never answered and never freed - one leaked transaction per
-    datagram, from anyone. Expected: a 400 and no transaction left."""
+@pytest.mark.parametrize(
+    ("method", "header"),
+    [("OPTIONS", "Require: a,,b\r\n"), ("OPTIONS", "Require: ,\r\n"), ("INVITE", "Accept: ,\r\n")],
+)
+def test_malformed_list_header_is_answered_and_its_transaction_ends(method: str, header: str) -> None:
+    """inspect_request raises ParseError on an empty Require or Accept value; Engine._on_request
+    lets it out, the transport logs it, and the server transaction is never answered and never
+    freed (no timer runs in Trying / Proceeding, RFC 3261 §17.2): one leaked transaction per
+    datagram, from anyone, with no authentication. Expected: a 400 and no transaction left."""
 
     async def scenario(target: Target) -> None:
-        answer = await udp_options(target.engine, header)
+        engine = target.engine
+        assert engine.local is not None
+        async with udp_peer() as (transport, protocol, port):
+            transport.sendto(options("UDP", port, header).replace(b"OPTIONS", method.encode()), engine.local)
+            answer: bytes | None = None
+            while answer is None or answer.startswith(b"SIP/2.0 1"):  # past 100 Trying
+                try:
+                    answer = await asyncio.wait_for(protocol.queue.get(), 2)
+                except TimeoutError:
+                    break
         assert answer is not None and answer.startswith(b"SIP/2.0 4"), answer
         await target.settles()
 
-    run_against_engine(scenario)
+    run_against_engine(scenario, serves_invite=method == "INVITE")
 
 
-@pytest.mark.xfail(strict=False, reason="no rate limiting yet: one source gets every request answered "
-                   "(proposal: token bucket per source address in softphone/core/stack.py)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=False,
+    reason="no rate limiting yet: one source gets every request answered "
+    "(proposal: token bucket per source address in softphone/core/stack.py)",
+)
 def test_one_source_is_rate_limited() -> None:
     """1000 OPTIONS in a burst from one address: a limiter should answer the first ones (burst)
     and drop or 503 the rest, so one peer cannot make the engine work without bound."""
@@ -456,10 +488,10 @@ def test_one_source_is_rate_limited() -> None:
         engine = target.engine
         assert engine.local is not None
         async with udp_peer() as (transport, protocol, port):
-            for n in range(1000):
+            for n in range(1000):  # within about a second, paced so that the kernel drops nothing
                 transport.sendto(options("UDP", port), engine.local)
-                if n % 100 == 0:
-                    await asyncio.sleep(0)
+                if n % 10 == 0:
+                    await asyncio.sleep(0.008)
             ok = 0
             while True:
                 try:
@@ -469,4 +501,4 @@ def test_one_source_is_rate_limited() -> None:
                 ok += answer.startswith(b"SIP/2.0 200")
         assert ok < 500, f"{ok} of 1000 answered with 200 within a second"
 
-    run_against_engine(scenario)
+    run_against_engine(scenario, rate_limit=True)

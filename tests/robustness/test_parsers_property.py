@@ -51,14 +51,22 @@ from softphone.media import jitter as jitter_module
 from softphone.media.dtmf import DtmfReceiver, decode_event, encode_event
 from softphone.media.jitter import JitterBuffer
 from softphone.media.rtp import RtpPacket, RtpSession
-from softphone.media.sdp import SdpError, parse_sdp
+from softphone.media.sdp import Crypto, SdpError, parse_sdp
 from softphone.media.srtp import SrtpContext, SrtpError, SrtpKey
 from softphone.sip.address import Address, parse_address
 from softphone.sip.errors import ParseError
 from softphone.sip.framing import KeepAlivePing, KeepAlivePong, StreamFramer
 from softphone.sip.headers import SINGLE_HEADERS
 from softphone.sip.incoming import Drop, Reject, classify
-from softphone.sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message
+from softphone.sip.message import (
+    MAX_MESSAGE_SIZE,
+    MessageParseError,
+    Request,
+    Response,
+    parse_message,
+    validate_request,
+    validate_response,
+)
 from softphone.sip.uri import SipUri, parse_uri
 
 # SOFTPHONE_PROPERTY_SCALE=50 runs 50 times as many examples (a deeper, slower hunt).
@@ -92,18 +100,14 @@ def _known_bug(exc: BaseException, data: str | bytes) -> bool:
     """BUG-1: ``str.isdigit()`` accepts Unicode digits ('²', '١') that ``int()`` refuses (or reads
     as ASCII digits), so ports, CSeq, Content-Length, Max-Forwards, Expires and status codes
     written with them raise ValueError instead of ParseError."""
-    return (
-        type(exc) is ValueError
-        and "invalid literal for int()" in str(exc)
-        and _has_non_ascii_digit(data)
-    )
+    return type(exc) is ValueError and "invalid literal for int()" in str(exc) and _has_non_ascii_digit(data)
 
 
 # ------------------------------------------------------------------------------------------------
 # alphabets and building blocks
 
 # Characters that mean something in SIP grammar, plus the usual troublemakers.
-SIP_SPECIALS = list(' \t\r\n\x00:;@<>"\\%,=?&[]/.+-*!~\'()#|^`{}$') + [
+SIP_SPECIALS = list(" \t\r\n\x00:;@<>\"\\%,=?&[]/.+-*!~'()#|^`{}$") + [
     "\udcff",  # what surrogateescape makes of a byte that is not UTF-8
     "²",  # isdigit() but not int()-able
     "١",  # Arabic-Indic one: isdigit() and int()-able
@@ -114,13 +118,16 @@ SIP_SPECIALS = list(' \t\r\n\x00:;@<>"\\%,=?&[]/.+-*!~\'()#|^`{}$') + [
     "\x85",  # NEL
     "\x7f",
 ]
+# Pieces of SIP syntax to build URI-, address- and header-like text from.
+# fmt: off
 FRAGMENTS = [
-    "sip:", "sips:", "tel:", "SIP:", "mailto:", "alice", "bob", "@", "example.com", "127.0.0.1",
-    "[::1]", "[2001:db8::1]", "::1", ":", "5060", "65535", "65536", "99999999", "0", ";",
-    "transport=tcp", "lr", "maddr=", "user=phone", "tag=", "branch=z9hG4bK", "?", "&", "=",
-    "%", "%41", "%zz", "%2", "%00", "%C3%A9", '"', "<", ">", "\\", ",", " ", "\t", "+1-555",
-    "Alice Smith", "*", "expires=3600", "q=0.7", "[", "]", "..", "-",
-]  # fmt: skip
+    'sip:', 'sips:', 'tel:', 'SIP:', 'mailto:', 'alice', 'bob', '@', 'example.com', '127.0.0.1',
+    '[::1]', '[2001:db8::1]', '::1', ':', '5060', '65535', '65536', '99999999', '0', ';',
+    'transport=tcp', 'lr', 'maddr=', 'user=phone', 'tag=', 'branch=z9hG4bK', '?', '&', '=', '%', '%41',
+    '%zz', '%2', '%00', '%C3%A9', '"', '<', '>', '\\', ',', ' ', '\t', '+1-555', 'Alice Smith', '*',
+    'expires=3600', 'q=0.7', '[', ']', '..', '-',
+]
+# fmt: on
 
 
 def _wire(text: str) -> bytes:
@@ -189,9 +196,10 @@ def sip_uris(draw: st.DrawFn) -> SipUri:
     names = st.text(no_surrogates, min_size=1, max_size=6).map(str.lower).filter(lambda n: n.lower() == n)
     params = draw(st.dictionaries(names, st.none() | st.text(no_surrogates, max_size=8), max_size=4))
     headers = draw(
-        st.dictionaries(st.text(no_surrogates, min_size=1, max_size=6), st.text(no_surrogates, max_size=8),
-                        max_size=3)
-    )  # fmt: skip
+        st.dictionaries(
+            st.text(no_surrogates, min_size=1, max_size=6), st.text(no_surrogates, max_size=8), max_size=3
+        )
+    )
     return SipUri(
         host=draw(HOSTS),
         user=user,
@@ -265,9 +273,12 @@ def _address_key(address: Address) -> tuple[object, ...]:
 @given(
     st.text(no_surrogates, max_size=20),
     sip_uris(),
-    st.dictionaries(st.sampled_from(["tag", "expires", "q", "x"]), st.none() | st.sampled_from(["1", "abc", '"q s"']),
-                    max_size=3),
-)  # fmt: skip
+    st.dictionaries(
+        st.sampled_from(["tag", "expires", "q", "x"]),
+        st.none() | st.sampled_from(["1", "abc", '"q s"']),
+        max_size=3,
+    ),
+)
 def test_any_display_name_survives_quoting(display: str, uri: SipUri, params: dict[str, str | None]) -> None:
     """RFC 3261 §25.1 quoted-string: backslashes and quotes are escaped, everything else kept."""
     assume("\r" not in display and "\n" not in display)
@@ -318,7 +329,7 @@ RESPONSE_401 = (
     b"Call-ID: 843817637684230@998sdasdh09\r\n"
     b"CSeq: 1826 REGISTER\r\n"
     b'WWW-Authenticate: Digest realm="example.com", qop="auth", nonce="ea9c8e88df84f1cec4341ae6cbe5a359",'
-    b" opaque=\"\", stale=FALSE, algorithm=MD5\r\n"
+    b' opaque="", stale=FALSE, algorithm=MD5\r\n'
     b"Retry-After: 5 (busy);duration=10\r\n"
     b'Warning: 399 example.com "just a warning"\r\n'
     b"Content-Length: 0\r\n"
@@ -340,8 +351,34 @@ OPTIONS = (
 BASES = [INVITE, REGISTER, RESPONSE_401, OPTIONS]
 
 
+def _check_layers(data: bytes, stream: bool) -> None:
+    """Below classify: parse_message raises MessageParseError only, validate_* ParseError only.
+    (classify also catches ValueError and UnicodeError, as a last resort: reaching that branch
+    means a parser bug, and a request that deserved a 400 is dropped without an answer.)"""
+    try:
+        message = parse_message(data, stream=stream)
+    except MessageParseError:
+        return
+    except ValueError as exc:
+        if _known_bug(exc, data):
+            return
+        raise
+    try:
+        if isinstance(message, Request):
+            validate_request(message)
+        else:
+            validate_response(message)
+    except ParseError:
+        pass
+    except ValueError as exc:
+        if not _known_bug(exc, data):
+            raise
+
+
 def _check_classified(data: bytes) -> None:
     """classify never raises, and what it returns can be used as it is."""
+    _check_layers(data, stream=False)
+    _check_layers(data, stream=True)
     result = classify(data)
     classify(data, stream=True)
     if isinstance(result, Reject):
@@ -372,10 +409,22 @@ def header_mutations(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(1, 4))):
         op = draw(
             st.sampled_from(
-                ["dup", "dup_many", "delete", "value", "huge", "name", "insert", "fold", "swap", "start",
-                 "content_length", "case"]
+                [
+                    "dup",
+                    "dup_many",
+                    "delete",
+                    "value",
+                    "huge",
+                    "name",
+                    "insert",
+                    "fold",
+                    "swap",
+                    "start",
+                    "content_length",
+                    "case",
+                ]
             )
-        )  # fmt: skip
+        )
         i = draw(st.integers(0, max(0, len(headers) - 1)))
         if not headers and op not in ("insert", "start"):
             op = "insert"
@@ -391,7 +440,9 @@ def header_mutations(draw: st.DrawFn) -> bytes:
             headers[i] = name + b": " + value
         elif op == "huge":
             name = headers[i].split(b":", 1)[0]
-            filler = draw(st.sampled_from([b"a", b";", b",", b"<", b'"', b"\\", b" ", b"\x00", b"%", b"\xff"]))
+            filler = draw(
+                st.sampled_from([b"a", b";", b",", b"<", b'"', b"\\", b" ", b"\x00", b"%", b"\xff"])
+            )
             headers[i] = name + b": " + filler * draw(st.integers(1_000, 70_000))
         elif op == "name":
             value = headers[i].split(b":", 1)[-1]
@@ -401,7 +452,9 @@ def header_mutations(draw: st.DrawFn) -> bytes:
         elif op == "fold":
             line = headers[i]
             cut = draw(st.integers(0, len(line)))
-            headers[i] = line[:cut] + draw(st.sampled_from([b"\r\n ", b"\r\n\t", b"\n ", b"\r\n"])) + line[cut:]
+            headers[i] = (
+                line[:cut] + draw(st.sampled_from([b"\r\n ", b"\r\n\t", b"\n ", b"\r\n"])) + line[cut:]
+            )
         elif op == "swap":
             j = draw(st.integers(0, len(headers) - 1))
             headers[i], headers[j] = headers[j], headers[i]
@@ -411,9 +464,25 @@ def header_mutations(draw: st.DrawFn) -> bytes:
             parts[k] = _wire(draw(st.one_of(sipish_text, hostile_text)))
             start = b" ".join(parts)
         elif op == "content_length":
-            headers = [h for h in headers if h.split(b":")[0].strip().lower() not in (b"content-length", b"l")]
-            value = draw(st.sampled_from([b"-1", b"99999999999999999999", b"", b" 5 ", b"0x10", b"1e3", "²".encode(),
-                                          b"4294967296", b"65536", str(len(body) + 1).encode()]))  # fmt: skip
+            headers = [
+                h for h in headers if h.split(b":")[0].strip().lower() not in (b"content-length", b"l")
+            ]
+            value = draw(
+                st.sampled_from(
+                    [
+                        b"-1",
+                        b"99999999999999999999",
+                        b"",
+                        b" 5 ",
+                        b"0x10",
+                        b"1e3",
+                        "²".encode(),
+                        b"4294967296",
+                        b"65536",
+                        str(len(body) + 1).encode(),
+                    ]
+                )
+            )
             headers.insert(i, b"Content-Length: " + value)
         elif op == "case":
             headers[i] = headers[i].swapcase() if draw(st.booleans()) else headers[i].upper()
@@ -434,8 +503,10 @@ def test_classify_never_raises_on_header_level_mutations(data: bytes) -> None:
 
 
 @MEDIUM
-@given(st.sampled_from(BASES), st.lists(st.tuples(st.integers(0, 2000), st.binary(min_size=1, max_size=6)),
-                                        min_size=1, max_size=8))  # fmt: skip
+@given(
+    st.sampled_from(BASES),
+    st.lists(st.tuples(st.integers(0, 2000), st.binary(min_size=1, max_size=6)), min_size=1, max_size=8),
+)
 def test_classify_never_raises_on_byte_level_mutations(base: bytes, edits: list[tuple[int, bytes]]) -> None:
     data = bytearray(base)
     for pos, junk in edits:
@@ -444,8 +515,14 @@ def test_classify_never_raises_on_byte_level_mutations(base: bytes, edits: list[
     _check_classified(bytes(data))
 
 
-SINGLE_NAMES = {"call-id": b"Call-ID", "cseq": b"CSeq", "from": b"From", "to": b"To",
-                "max-forwards": b"Max-Forwards", "content-length": b"Content-Length"}  # fmt: skip
+SINGLE_NAMES = {
+    "call-id": b"Call-ID",
+    "cseq": b"CSeq",
+    "from": b"From",
+    "to": b"To",
+    "max-forwards": b"Max-Forwards",
+    "content-length": b"Content-Length",
+}
 
 
 @FAST
@@ -529,8 +606,9 @@ def _chunks(data: bytes, cuts: list[int]) -> Iterator[bytes]:
 
 @MEDIUM
 @given(streams(), st.lists(st.integers(0, 10_000), max_size=30))
-def test_framer_cuts_any_chunking_into_the_same_messages(stream: tuple[list[bytes | str], bytes],
-                                                        cuts: list[int]) -> None:  # fmt: skip
+def test_framer_cuts_any_chunking_into_the_same_messages(
+    stream: tuple[list[bytes | str], bytes], cuts: list[int]
+) -> None:
     """RFC 3261 §18.3: TCP segment boundaries do not matter; Content-Length decides."""
     items, wire = stream
     framer = StreamFramer()
@@ -551,9 +629,9 @@ def test_framer_cuts_any_chunking_into_the_same_messages(stream: tuple[list[byte
 
 
 @MEDIUM
-@given(st.lists(st.binary(max_size=5000), max_size=30))
-def test_framer_raises_only_parse_error_and_stays_bounded(chunks: list[bytes]) -> None:
-    framer = StreamFramer()
+@given(st.lists(st.binary(max_size=5000), max_size=30), st.sampled_from([64, 1024, MAX_MESSAGE_SIZE]))
+def test_framer_raises_only_parse_error_and_stays_bounded(chunks: list[bytes], max_size: int) -> None:
+    framer = StreamFramer(max_size=max_size)
     buffered = b""
     for chunk in chunks:
         buffered += chunk
@@ -566,7 +644,7 @@ def test_framer_raises_only_parse_error_and_stays_bounded(chunks: list[bytes]) -
         for frame in frames:
             if isinstance(frame, bytes):
                 classify(frame, stream=True)
-        assert framer.pending <= MAX_MESSAGE_SIZE + len(chunk)
+        assert framer.pending <= max_size + len(chunk)
         buffered = buffered[len(buffered) - framer.pending :] if framer.pending else b""
 
 
@@ -600,7 +678,18 @@ SDP_OFFER = (
     "m=video 0 RTP/AVP 31\r\n"
 )
 SDP_LINES = SDP_OFFER.split("\r\n")[:-1]
-HUGE_NUMBERS = ["9" * 41, "1" + "0" * 40, "-1", "4294967296", "18446744073709551616", "²", "١٢", "0x10", "1e3", ""]
+HUGE_NUMBERS = [
+    "9" * 41,
+    "1" + "0" * 40,
+    "-1",
+    "4294967296",
+    "18446744073709551616",
+    "²",
+    "١٢",
+    "0x10",
+    "1e3",
+    "",
+]
 
 
 @st.composite
@@ -632,7 +721,9 @@ def sdp_mutations(draw: st.DrawFn) -> str | bytes:
         elif op == "insert":
             lines.insert(i, draw(st.sampled_from("vosiuepcbtrzkamxyZ")) + "=" + draw(hostile_text))
         elif op == "formats":
-            lines.insert(i, "m=audio 5000 RTP/AVP " + " ".join(str(n % 300) for n in range(draw(st.integers(0, 2000)))))
+            lines.insert(
+                i, "m=audio 5000 RTP/AVP " + " ".join(str(n % 300) for n in range(draw(st.integers(0, 2000))))
+            )
     eol = draw(st.sampled_from(["\r\n", "\n", "\r", "\r\r\n"]))
     text = eol.join(lines) + eol
     if draw(st.booleans()):
@@ -703,7 +794,9 @@ def rtp_like(draw: st.DrawFn) -> bytes:
         count = draw(st.integers(0, 31))
         body = draw(st.binary(max_size=80))
         words = draw(st.one_of(st.just(len(body) // 4), st.integers(0, 0xFFFF)))
-        packets += bytes([0x80 | count | (0x20 if draw(st.booleans()) else 0), pt]) + struct.pack("!H", words) + body
+        packets += (
+            bytes([0x80 | count | (0x20 if draw(st.booleans()) else 0), pt]) + struct.pack("!H", words) + body
+        )
     return packets
 
 
@@ -712,7 +805,10 @@ def _fresh_session(*, srtp: bool, remote: bool) -> RtpSession:
     if remote:
         session.set_remote("192.0.2.50", 40000, rtcp_mux=False)
     if srtp:
-        session.set_srtp(SrtpKey("AES_CM_128_HMAC_SHA1_80", bytes(30)), SrtpKey("AES_CM_128_HMAC_SHA1_80", bytes(range(30))))
+        session.set_srtp(
+            SrtpKey("AES_CM_128_HMAC_SHA1_80", bytes(30)),
+            SrtpKey("AES_CM_128_HMAC_SHA1_80", bytes(range(30))),
+        )
     return session
 
 
@@ -770,7 +866,9 @@ def test_rtp_session_on_a_real_socket_survives_garbage(rtp_safety_net: _SafetyNe
                 sender.sendto(bytes(data), (host, port))
                 if i % 200 == 0:
                     await asyncio.sleep(0.005)
-            good = RtpPacket(payload_type=0, sequence_number=1, timestamp=160, ssrc=0x1234, payload=b"\xff" * 160)
+            good = RtpPacket(
+                payload_type=0, sequence_number=1, timestamp=160, ssrc=0x1234, payload=b"\xff" * 160
+            )
             for _ in range(50):
                 await asyncio.sleep(0.02)
                 sender.sendto(good.serialize(), (host, port))
@@ -812,12 +910,15 @@ def test_srtp_unprotect_raises_only_srtp_error(data: bytes, key: SrtpKey) -> Non
     st.sampled_from([KEY_A, KEY_B]),
     st.integers(0, 10_000),
 )
-def test_srtp_round_trip_and_any_tampering_is_refused(payloads: list[bytes], seq: int, key: SrtpKey,
-                                                      flip: int) -> None:  # fmt: skip
+def test_srtp_round_trip_and_any_tampering_is_refused(
+    payloads: list[bytes], seq: int, key: SrtpKey, flip: int
+) -> None:
     """RFC 3711 §3.3: unprotect(protect(p)) == p; a replay or a flipped bit fails authentication."""
     tx, rx = SrtpContext(tx=key, rx=key), SrtpContext(tx=key, rx=key)
     for n, payload in enumerate(payloads):
-        packet = RtpPacket(payload_type=0, sequence_number=seq + n, timestamp=160 * n, ssrc=7, payload=payload)
+        packet = RtpPacket(
+            payload_type=0, sequence_number=seq + n, timestamp=160 * n, ssrc=7, payload=payload
+        )
         plain = packet.serialize()
         protected = tx.protect_rtp(plain)
         tampered = bytearray(protected)
@@ -852,8 +953,12 @@ def test_telephone_event_round_trip(code: int, volume: int, duration: int, end: 
 
 
 @MEDIUM
-@given(st.lists(st.tuples(st.binary(max_size=12), st.integers(-(2**40), 2**40), st.none() | st.integers(0, 0xFFFF)),
-                max_size=40))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=12), st.integers(-(2**40), 2**40), st.none() | st.integers(0, 0xFFFF)),
+        max_size=40,
+    )
+)
 def test_dtmf_receiver_never_raises(packets: list[tuple[bytes, int, int | None]]) -> None:
     receiver = DtmfReceiver()
     for payload, timestamp, seq in packets:
@@ -883,7 +988,9 @@ jitter_ops = st.lists(
 
 @FAST
 @given(jitter_ops, st.sampled_from([(160, 8000), (320, 16000), (960, 48000)]))
-def test_jitter_buffer_never_raises_and_stays_bounded(ops: list[tuple[object, ...]], clock: tuple[int, int]) -> None:
+def test_jitter_buffer_never_raises_and_stays_bounded(
+    ops: list[tuple[object, ...]], clock: tuple[int, int]
+) -> None:
     buffer = JitterBuffer(timestamp_step=clock[0], clock_rate=clock[1])
     for op in ops:
         if op[0] == "put":
@@ -927,7 +1034,10 @@ def stun_like(draw: st.DrawFn) -> bytes:
     message_type = draw(st.one_of(st.sampled_from([0x0001, 0x0101, 0x0111, 0x0011]), st.integers(0, 0xFFFF)))
     length = draw(st.one_of(st.just(len(attrs)), st.integers(0, 0xFFFF)))
     cookie = draw(st.sampled_from([0x2112A442, 0]))
-    return struct.pack("!HHI12s", message_type, length, cookie, draw(st.binary(min_size=12, max_size=12))) + attrs
+    return (
+        struct.pack("!HHI12s", message_type, length, cookie, draw(st.binary(min_size=12, max_size=12)))
+        + attrs
+    )
 
 
 @FAST
@@ -947,7 +1057,9 @@ def test_stun_parse_message_raises_only_value_error_or_struct_error(data: bytes)
     st.text(no_surrogates, max_size=20),
     st.integers(0, 2**32 - 1),
 )
-def test_stun_round_trip(method: stun.Method, cls: stun.Class, tid: bytes, username: str, priority: int) -> None:
+def test_stun_round_trip(
+    method: stun.Method, cls: stun.Class, tid: bytes, username: str, priority: int
+) -> None:
     message = stun.Message(message_method=method, message_class=cls, transaction_id=tid)
     message.attributes["USERNAME"] = username
     message.attributes["PRIORITY"] = priority
@@ -964,15 +1076,16 @@ def test_stun_round_trip(method: stun.Method, cls: stun.Class, tid: bytes, usern
 
 
 def test_websocket_frames() -> None:
-    pytest.skip("WebSocket transport (RFC 7118 / RFC 6455 framing) is not implemented yet; "
-                "add a property test and fuzz/fuzz_ws.py when softphone/transport grows a frame parser")  # fmt: skip
+    pytest.skip(
+        "WebSocket transport (RFC 7118 / RFC 6455 framing) is not implemented yet; "
+        "add a property test and fuzz/fuzz_ws.py when softphone/transport grows a frame parser"
+    )
 
 
 # ================================================================================================
 # KNOWN BUGS - strict xfails: each one passes (and so fails the run) once the bug is fixed.
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="BUG-1: uri.split_hostport uses str.isdigit()")
 @pytest.mark.parametrize("text", ["sip:alice@example.com:²", "sip:[::1]:²", "<sip:a@b:²>"])
 def test_bug1_unicode_digit_port_raises_parse_error(text: str) -> None:
     """'²'.isdigit() is True but int('²') raises ValueError: parse_uri/parse_address must raise
@@ -984,15 +1097,15 @@ def test_bug1_unicode_digit_port_raises_parse_error(text: str) -> None:
             parse_uri(text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-1: Arabic-Indic digits are read as a port number")
 def test_bug1_non_ascii_digits_are_not_a_port() -> None:
     """RFC 3261 §25.1: port = 1*DIGIT, DIGIT = %x30-39; 'sip:a@b:١٢' is not port 12."""
     with pytest.raises(ParseError):
         parse_uri("sip:a@b:١٢")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-1: a Unicode digit in CSeq/Content-Length/Max-Forwards drops the request")
-@pytest.mark.parametrize("header", [b"CSeq: \xc2\xb2 OPTIONS", b"Max-Forwards: \xc2\xb2", b"Content-Length: \xc2\xb2"])
+@pytest.mark.parametrize(
+    "header", [b"CSeq: \xc2\xb2 OPTIONS", b"Max-Forwards: \xc2\xb2", b"Content-Length: \xc2\xb2"]
+)
 def test_bug1_unicode_digit_in_numeric_header_gets_400(header: bytes) -> None:
     """A request whose CSeq, Max-Forwards or Content-Length is malformed gets 400 (RFC 3261 §21.4.1);
     today the ValueError lands in classify's defensive branch and the request is dropped silently."""
@@ -1004,13 +1117,11 @@ def test_bug1_unicode_digit_in_numeric_header_gets_400(header: bytes) -> None:
     assert result.response.status == 400
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="BUG-1: status code '²00' raises ValueError")
 def test_bug1_parse_message_status_code_with_unicode_digit() -> None:
     with pytest.raises(ParseError):
         parse_message("SIP/2.0 ²00 OK\r\n\r\n".encode())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-2: StreamFramer waits forever after CR LF CR")
 def test_bug2_framer_buffer_is_bounded_after_cr_lf_cr() -> None:
     """A stream that starts with CR LF CR followed by anything but LF is neither a ping nor a
     message: the framer returns None without checking its size limit, so a peer can make it
@@ -1023,3 +1134,25 @@ def test_bug2_framer_buffer_is_bounded_after_cr_lf_cr() -> None:
         except ParseError:
             return
     assert framer.pending <= MAX_MESSAGE_SIZE
+
+
+def test_bug4_a_crypto_key_negotiation_accepts_is_one_srtp_accepts() -> None:
+    """A remote ``a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY|junk|2^20`` passes
+    ``Crypto.problem()`` (it reads only the last lifetime), so create_answer picks it; then
+    AudioCallMedia._apply calls SrtpKey.from_inline, which checks every lifetime and raises
+    ValueError - uncaught in Call.receive: the phone has rung ('incoming'), the INVITE never gets
+    a final response, the call and its RTP ports stay. Found by fuzz/fuzz_sdp.py."""
+    key = base64.b64encode(bytes(range(30))).decode()
+    crypto = Crypto.parse(f"1 AES_CM_128_HMAC_SHA1_80 inline:{key}|junk|2^20")
+    # Negotiation and SRTP agree now: the key is refused by both.
+    assert crypto.problem() is not None
+    with pytest.raises(ValueError):
+        SrtpKey.from_inline(crypto.suite, crypto.key_params)
+
+
+def test_bug1_opus_fmtp_with_a_unicode_digit_is_ignored() -> None:
+    """``a=fmtp:111 maxaveragebitrate=²`` in a remote offer: make_codec raises ValueError (not
+    UnsupportedCodec), uncaught in Call.receive, with the same outcome as BUG-4."""
+    from softphone.media.codecs import make_codec  # PyAV: imported only here
+
+    make_codec("opus", 111, 48000, 2, "maxaveragebitrate=\u00b2")

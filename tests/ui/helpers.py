@@ -41,7 +41,9 @@ def make_window(
     engine.call = recorder  # type: ignore[method-assign]
     accounts = accounts or []
     history = History(":memory:")
-    controller = PhoneController(engine, accounts, history, prefs or Preferences(), persist=False, spawn=run_now)
+    controller = PhoneController(
+        engine, accounts, history, prefs or Preferences(), persist=False, spawn=run_now
+    )
     for account in accounts:
         engine.add_account(account)
     window = MainWindow(controller)

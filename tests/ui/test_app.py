@@ -48,3 +48,47 @@ def test_account_list_shows_registration_state_and_error(qtbot) -> None:  # type
         )
     )
     assert "wrong user name or password" in window.items[account.id].text()
+
+
+def test_a_second_launch_hands_its_uri_to_the_running_phone(tmp_path: Path) -> None:
+    """Single instance: the second `softphone sip:...` exits at once; the first one dials."""
+    import time
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SOFTPHONE_CONFIG_DIR=str(tmp_path))
+    log = tmp_path / "first.log"
+    with log.open("w") as stderr:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "softphone.ui.app", "--quit-after", "20", "--listen", "127.0.0.1:0"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while "waiting for other launches" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while True:
+            second = subprocess.run(
+                [sys.executable, "-m", "softphone.ui.app", "--quit-after", "5", "sip:nobody@127.0.0.1:9"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if "handed over" in second.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert "handed over" in second.stderr
+        deadline = time.monotonic() + 10
+        while "dialling sip:nobody@127.0.0.1:9" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "dialling sip:nobody@127.0.0.1:9" in log.read_text()
+        assert first.wait(timeout=40) == 0, log.read_text()[-2000:]  # it dialled, then quit cleanly
+    finally:
+        if first.poll() is None:
+            first.terminate()
+            first.wait(timeout=30)

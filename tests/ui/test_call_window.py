@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from softphone.core.account import AccountConfig
 from softphone.core.events import EngineEvent

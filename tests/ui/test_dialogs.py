@@ -134,7 +134,11 @@ def test_first_run_wizard_registers_and_reports_a_wrong_password(qtbot) -> None:
         EngineEvent(
             "registration_failed",
             account_id,
-            {"status": 401, "reason": "authentication failed: wrong user name or password", "permanent": True},
+            {
+                "status": 401,
+                "reason": "authentication failed: wrong user name or password",
+                "permanent": True,
+            },
         )
     )
     assert "wrong user name or password" in wizard.register.status.text()
@@ -193,7 +197,9 @@ def test_add_a_caller_from_the_history_to_the_contacts(qtbot) -> None:  # type: 
 def test_trace_viewer_lists_messages_and_copies_them(qtbot) -> None:  # type: ignore[no-untyped-def]
     window, controller, _ = make_window([])
     qtbot.addWidget(window)
-    controller.on_trace(TraceEntry("out", "192.0.2.1:5060", "REGISTER sip:example.com SIP/2.0\r\nCSeq: 1\r\n\r\n", 1.0))
+    controller.on_trace(
+        TraceEntry("out", "192.0.2.1:5060", "REGISTER sip:example.com SIP/2.0\r\nCSeq: 1\r\n\r\n", 1.0)
+    )
     trace = window.open_trace()
     qtbot.addWidget(trace)
     controller.on_trace(TraceEntry("in", "192.0.2.1:5060", "SIP/2.0 200 OK\r\nCSeq: 1\r\n\r\n", 2.0))

@@ -94,7 +94,10 @@ def test_search_as_you_type_over_contacts_and_history(qtbot) -> None:  # type: i
     qtbot.addWidget(window)
     window.show()
     controller.history.add_contact(
-        Contact("Bob Builder", [ContactNumber("mobile", "+49 151 234"), ContactNumber("sip", "sip:bob@example.com")])
+        Contact(
+            "Bob Builder",
+            [ContactNumber("mobile", "+49 151 234"), ContactNumber("sip", "sip:bob@example.com")],
+        )
     )
     controller.history.add_call(CallRecord("incoming", "sip:bobby@other.example", "Bobby"))
     window.dialer.input.setText("bob")
