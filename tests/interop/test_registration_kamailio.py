@@ -171,3 +171,41 @@ def test_engine_answers_options_and_survives_garbage(kamailio: KamailioServer) -
         assert b"Allow:" in ok[0]
         assert cli.proc.poll() is None  # still alive
         assert cli.terminate() == 0
+
+
+def test_several_accounts_register_at_once(kamailio: KamailioServer) -> None:
+    """Two accounts in one engine, on one socket: both registered, both removed on stop."""
+    import asyncio
+
+    from softphone.core.account import AccountConfig
+    from softphone.core.engine import Engine
+    from softphone.core.events import EngineEvent
+
+    async def scenario() -> tuple[dict[str, list[str]], dict[str, list[str]], list[EngineEvent]]:
+        engine = Engine(listen=("127.0.0.1", 0))
+        events: list[EngineEvent] = []
+        engine.subscribe(events.append)
+        await engine.start()
+        for user in ("alice", "bob"):
+            config = AccountConfig(
+                aor=f"sip:{user}@{kamailio.domain}",
+                password=kamailio.users[user],
+                proxy=f"sip:{kamailio.host}:{kamailio.udp_port}",
+            )
+            engine.add_account(config)
+            await engine.register(config.id)
+        for _ in range(100):
+            if len({e.account for e in events if e.name == "registered"}) == 2:
+                break
+            await asyncio.sleep(0.1)
+        during = kamailio.ul_dump()
+        await engine.stop()
+        return during, kamailio.ul_dump(), events
+
+    during, after, events = asyncio.run(scenario())
+    contacts = {e.account: e.fields["contact"] for e in events if e.name == "registered"}
+    assert len(contacts) == 2, events
+    for user in ("alice", "bob"):
+        port = contacts[f"sip:{user}@{kamailio.domain}"].split(":")[-1]
+        assert any(f":{port}" in b for b in during.get(user, [])), during
+        assert not any(f":{port}" in b for b in after.get(user, [])), after

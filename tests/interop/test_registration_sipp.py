@@ -604,3 +604,20 @@ def test_srv_failover_to_the_next_target(start_uas: UasFactory, start_client: Cl
     moved_after = registers[0].timestamp - tried_first[0].timestamp
     assert moved_after >= 64 * T1 - 0.1, f"left the first target after {moved_after:.3f} s"
     assert registers[0].header("Call-ID") == tried_first[0].header("Call-ID")
+
+
+def test_contact_follows_the_public_address_the_registrar_reports(
+    start_uas: UasFactory, start_client: ClientFactory
+) -> None:
+    """RFC 3581 §4 / RFC 5626 §4.2: the registrar saw us at received:rport (a NAT); the client
+    registers again with that public address in its Contact."""
+    uas = start_uas("uas_register_nat.xml")
+    client = start_client(uas.port)
+
+    registered = client.wait_for("registered", EVENT_TIMEOUT, uas)
+    assert "192.0.2.33:40000" in registered.data["contact"], registered.data
+    assert _stop_client(client, uas) == 0, explain(client, uas)
+    assert uas.wait(10) == 0, explain(uas, client)
+    first, second, _ = uas.requests("REGISTER")
+    assert "192.0.2.33" not in (first.header("Contact") or "")
+    assert "192.0.2.33:40000" in (second.header("Contact") or ""), second.text
