@@ -23,10 +23,14 @@ def free_udp_port() -> int:
 
 def account(k: KamailioServer, user: str) -> list[str]:
     return [
-        "--user", f"sip:{user}@{k.domain}",
-        "--password-env", "SOFTPHONE_TEST_PASSWORD",
-        "--proxy", f"sip:{k.host}:{k.udp_port};transport=udp",
-        "--listen", "127.0.0.1:0",
+        "--user",
+        f"sip:{user}@{k.domain}",
+        "--password-env",
+        "SOFTPHONE_TEST_PASSWORD",
+        "--proxy",
+        f"sip:{k.host}:{k.udp_port};transport=udp",
+        "--listen",
+        "127.0.0.1:0",
     ]
 
 
@@ -35,11 +39,21 @@ def test_direct_call_carries_speech(codec: str, speech_16k: Path, tmp_path: Path
     """Peer to peer with no account (sip:user@host): speech arrives intact, per codec."""
     port = free_udp_port()
     record = tmp_path / "heard.wav"
-    with CliProcess("--listen", f"127.0.0.1:{port}", "answer", "--record", str(record), "--codecs", codec) as callee:
+    with CliProcess(
+        "--listen", f"127.0.0.1:{port}", "answer", "--record", str(record), "--codecs", codec
+    ) as callee:
         callee.wait_event("started")
         with CliProcess(
-            "--listen", "127.0.0.1:0", "call", f"sip:bob@127.0.0.1:{port}",
-            "--play", str(speech_16k), "--duration", "5", "--codecs", codec,
+            "--listen",
+            "127.0.0.1:0",
+            "call",
+            f"sip:bob@127.0.0.1:{port}",
+            "--play",
+            str(speech_16k),
+            "--duration",
+            "5",
+            "--codecs",
+            codec,
         ) as caller:
             answered = caller.wait_event("answered", timeout=10)
             assert answered["codec"].lower() == codec.lower()
@@ -59,8 +73,16 @@ def test_dtmf_rfc4733_reaches_the_other_engine(tmp_path: Path) -> None:
     with CliProcess("--listen", f"127.0.0.1:{port}", "answer", "--codecs", "PCMU") as callee:
         callee.wait_event("started")
         with CliProcess(
-            "--listen", "127.0.0.1:0", "call", f"sip:bob@127.0.0.1:{port}",
-            "--duration", "3", "--dtmf", "123#", "--codecs", "PCMU",
+            "--listen",
+            "127.0.0.1:0",
+            "call",
+            f"sip:bob@127.0.0.1:{port}",
+            "--duration",
+            "3",
+            "--dtmf",
+            "123#",
+            "--codecs",
+            "PCMU",
         ) as caller:
             assert caller.wait(timeout=20) == 0
         callee.wait(timeout=15)
@@ -73,8 +95,9 @@ def test_hold_and_resume_through_interactive_commands(tmp_path: Path) -> None:
     port = free_udp_port()
     with CliProcess("--listen", f"127.0.0.1:{port}", "answer", "--duration", "8") as callee:
         callee.wait_event("started")
-        caller = CliProcess("--listen", "127.0.0.1:0", "call", f"sip:bob@127.0.0.1:{port}", "--interactive",
-                            stdin=True)
+        caller = CliProcess(
+            "--listen", "127.0.0.1:0", "call", f"sip:bob@127.0.0.1:{port}", "--interactive", stdin=True
+        )
         with caller:
             caller.wait_event("answered")
             caller.send(json.dumps({"command": "hold"}))
@@ -88,15 +111,33 @@ def test_hold_and_resume_through_interactive_commands(tmp_path: Path) -> None:
         callee.wait_event("ended")
 
 
-def test_registered_engines_call_each_other_through_the_proxy(kamailio: KamailioServer, speech_16k: Path,
-                                                               tmp_path: Path) -> None:
+def test_registered_engines_call_each_other_through_the_proxy(
+    kamailio: KamailioServer, speech_16k: Path, tmp_path: Path
+) -> None:
     """RFC 3261 §16: both registered; the call goes through Kamailio with digest auth on INVITE."""
     record = tmp_path / "heard.wav"
-    with CliProcess(*account(kamailio, "carol"), "answer", "--record", str(record), "--codecs", "PCMU",
-                    password="carol-secret") as callee:
+    with CliProcess(
+        *account(kamailio, "carol"),
+        "answer",
+        "--record",
+        str(record),
+        "--codecs",
+        "PCMU",
+        password="carol-secret",
+    ) as callee:
         callee.wait_event("registered")
-        with CliProcess(*account(kamailio, "alice"), "call", f"sip:carol@{kamailio.domain}", "--play",
-                        str(speech_16k), "--duration", "4", "--codecs", "PCMU", password="alice-secret") as caller:
+        with CliProcess(
+            *account(kamailio, "alice"),
+            "call",
+            f"sip:carol@{kamailio.domain}",
+            "--play",
+            str(speech_16k),
+            "--duration",
+            "4",
+            "--codecs",
+            "PCMU",
+            password="alice-secret",
+        ) as caller:
             caller.wait_event("answered", timeout=15)
             assert caller.wait(timeout=20) == 0
         callee.wait_event("ended", timeout=10)
