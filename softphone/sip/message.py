@@ -295,9 +295,13 @@ def validate_request(request: Request) -> None:
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         if name not in headers:
             raise ParseError(f"Missing {name} header")
+    seen: set[str] = set()
     for name, _ in headers:
-        if name.lower() in SINGLE_HEADERS and len(headers.lines(name)) > 1:
-            raise ParseError(f"Multiple {name} headers")
+        key = name.lower()
+        if key in SINGLE_HEADERS:
+            if key in seen:
+                raise ParseError(f"Multiple {name} headers")
+            seen.add(key)
     vias = request.vias
     if not vias:
         raise ParseError("Missing Via header")
