@@ -18,7 +18,7 @@ from ..sip.errors import ParseError
 from ..sip.headers import Headers
 from ..sip.message import Request, Response, make_response
 from ..sip.uri import SipUri
-from ..transport.base import Destination, Source, TransportError
+from ..transport.base import Destination, TransportError
 from ..transport.resolver import ResolutionError, SipResolver
 from .account import AccountConfig
 from .events import EngineEvent, EventSink
@@ -661,10 +661,6 @@ class Call:
         self._emit("ended", reason=reason, status=status, duration=round(duration, 2))
         self._ended.set()
         self.hooks.on_end(self)
-
-
-def source_matches(source: Source, dest: Destination | None) -> bool:
-    return dest is not None and source.address == dest.address
 
 
 def quote_replaces(call_id: str, to_tag: str, from_tag: str) -> str:

@@ -347,8 +347,6 @@ class Engine:
                 if previous is not None and previous != source:
                     log.info("%s: local address changed %s -> %s", reg.account, previous, source)
                     reg.network_changed()
-                elif reg.state == "failed" and previous is None:
-                    pass
 
 
 def _target_uri(text: str, account: AccountConfig | None) -> SipUri:

@@ -328,8 +328,7 @@ class Registration:
                 self.stack.transport.keepalive(dest)
 
     def _last_pong(self, dest: Destination) -> float:
-        conn = self.stack.transport._connections.get(dest.key)
-        return conn.last_pong if conn is not None else -1.0
+        return self.stack.transport.last_pong(dest)
 
     def _on_connection_lost(self, dest: Destination) -> None:
         if self.dest is not None and dest.key == self.dest.key and self.state == "registered":

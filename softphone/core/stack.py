@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..sip.headers import Headers, Via
+from ..sip.headers import Via
 from ..sip.incoming import Drop, Reject, classify
 from ..sip.message import Request, Response, make_response
 from ..sip.transaction import (
@@ -330,6 +330,4 @@ def _stamp_via(request: Request, source: Source) -> None:
 
 def _local_response(request: Request, status: int, reason: str) -> Response:
     """A response made up locally for a request that got none (RFC 3261 §8.1.3.1)."""
-    response = make_response(request, status, reason)
-    response.headers = Headers(list(response.headers))
-    return response
+    return make_response(request, status, reason)

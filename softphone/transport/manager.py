@@ -216,6 +216,11 @@ class TransportManager:
         conn = self._connections.get(dest.key)
         return conn is not None and conn.transport is not None and not conn.transport.is_closing()
 
+    def last_pong(self, dest: Destination) -> float:
+        """When the stream to ``dest`` last answered a keep-alive ping (-1: no such stream)."""
+        conn = self._connections.get(dest.key)
+        return conn.last_pong if conn is not None else -1.0
+
     def keepalive(self, dest: Destination) -> None:
         """Send a CRLFCRLF ping (RFC 5626 §4.4.1) on a stream, or CRLF on UDP (§3.5.1 style)."""
         try:

@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.account import AccountConfig
-from ..core.call import Call, CallMedia, MediaNegotiationError
+from ..core.call import Call, CallMedia
+from ..core.device_media import device_media_factory
 from ..core.dialplan import dial_string, is_sip_address, looks_dialable
 from ..core.engine import Engine
 from ..core.events import EngineEvent
@@ -144,39 +145,9 @@ def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
 
 def make_media_factory(prefs: Preferences, srtp_for: Callable[[], str]) -> Callable[[], CallMedia]:
     """Call media built from the preferences at the time of each call (codecs, devices, SRTP)."""
-
-    def factory() -> CallMedia:
-        from ..media.devices import AudioSink, AudioSource, NullSink, NullSource, list_devices
-        from ..media.session import AudioCallMedia, MediaOptions
-
-        devices = list_devices()
-
-        def find(name: str | None, inputs: bool) -> int | None:
-            for device in devices:
-                if device.name == name and (device.inputs if inputs else device.outputs):
-                    return device.index
-            return None
-
-        def source() -> AudioSource:
-            if not any(d.inputs for d in devices):
-                return NullSource()
-            from ..media.devices import SoundDeviceSource
-
-            return SoundDeviceSource(find(prefs.input_device, True))
-
-        def sink() -> AudioSink:
-            if not any(d.outputs for d in devices):
-                return NullSink()
-            from ..media.devices import SoundDeviceSink
-
-            return SoundDeviceSink(find(prefs.output_device, False))
-
-        options = MediaOptions(
-            codecs=list(prefs.codecs), srtp=srtp_for(), source_factory=source, sink_factory=sink
-        )
-        return AudioCallMedia(options, error_type=MediaNegotiationError)
-
-    return factory
+    return device_media_factory(
+        lambda: list(prefs.codecs), srtp_for, lambda: prefs.input_device, lambda: prefs.output_device
+    )
 
 
 class PhoneController(QObject):

@@ -169,7 +169,7 @@ class SettingsDialog(QDialog):
 
     # -- audio --
     def _audio_page(self) -> QWidget:
-        from ..media.devices import list_devices
+        from ..core.device_media import list_devices
 
         page = QWidget(self)
         layout = QVBoxLayout(page)
@@ -241,7 +241,7 @@ class SettingsDialog(QDialog):
         self._stop_test()
         if not on:
             return
-        from ..media.devices import AudioDeviceError, SoundDeviceSource
+        from ..core.device_media import AudioDeviceError, SoundDeviceSource
 
         try:
             self._test = ("mic", SoundDeviceSource(self._device_index(self.input_device.currentData(), True)))
@@ -253,7 +253,7 @@ class SettingsDialog(QDialog):
 
     def _speaker_test(self) -> None:
         self._stop_test()
-        from ..media.devices import AudioDeviceError, SoundDeviceSink
+        from ..core.device_media import AudioDeviceError, SoundDeviceSink
 
         try:
             sink = SoundDeviceSink(self._device_index(self.output_device.currentData(), False))

@@ -317,3 +317,26 @@ def speech_48k() -> Path:
 
 
 # ------------------------------------------------------------ end of baresip
+
+
+# ------------------------------------------------------------------ SIPp UAS scenarios
+
+
+@pytest.fixture
+def start_uas(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start a SIPp UAS scenario (tests/peers/sipp_uas.py); stopped at teardown, traces in tmp_path."""
+    from tests.peers.sipp_uas import SippUas
+
+    servers: list[SippUas] = []
+
+    def start(scenario: str, **kwargs: Any) -> SippUas:
+        name = f"{Path(scenario).stem}-{len(servers) + 1}"
+        uas = SippUas(scenario, workdir=tmp_path / "sipp", name=name, **kwargs)
+        servers.append(uas.start())
+        return uas
+
+    try:
+        yield start
+    finally:
+        for uas in servers:
+            uas.stop()

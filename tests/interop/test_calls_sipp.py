@@ -227,24 +227,6 @@ def start_phone(tmp_path: Path) -> Iterator[PhoneFactory]:
 
 
 @pytest.fixture
-def start_uas(tmp_path: Path) -> Iterator[UasFactory]:
-    """A started SIPp UAS scenario (stopped at teardown; traces stay in tmp_path)."""
-    servers: list[SippUas] = []
-
-    def start(scenario: str, **kwargs: Any) -> SippUas:
-        name = f"{Path(scenario).stem}-{len(servers) + 1}"
-        uas = SippUas(scenario, workdir=tmp_path / "sipp", name=name, **kwargs)
-        servers.append(uas.start())
-        return uas
-
-    try:
-        yield start
-    finally:
-        for uas in servers:
-            uas.stop()
-
-
-@pytest.fixture
 def start_uac(tmp_path: Path) -> Iterator[UacFactory]:
     """A started SIPp UAC scenario calling 127.0.0.1:<port> (stopped at teardown)."""
     clients: list[SippUac] = []

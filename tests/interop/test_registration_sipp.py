@@ -267,24 +267,6 @@ def start_client(tmp_path: Path) -> Iterator[ClientFactory]:
             client.kill()
 
 
-@pytest.fixture
-def start_uas(tmp_path: Path) -> Iterator[UasFactory]:
-    """Start a SIPp UAS scenario (stopped at teardown; traces stay in tmp_path)."""
-    servers: list[SippUas] = []
-
-    def start(scenario: str, **kwargs: Any) -> SippUas:
-        name = f"{Path(scenario).stem}-{len(servers) + 1}"
-        uas = SippUas(scenario, workdir=tmp_path / "sipp", name=name, **kwargs)
-        servers.append(uas.start())
-        return uas
-
-    try:
-        yield start
-    finally:
-        for uas in servers:
-            uas.stop()
-
-
 # ------------------------------------------------------------------ helpers
 
 
