@@ -16,6 +16,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from ..core.account import AccountConfig, AccountError
+from ..core.audio_devices import DeviceFollower
+from ..core.device_media import device_tones
 from ..core.engine import Engine
 from ..core.history import History
 from ..core.secrets import get_password
@@ -78,6 +80,8 @@ async def _run(
         if status.config.password is None:
             status.config.password = get_password(status.config.id)
     controller.start_accounts()
+    if window.tray is not None:
+        controller.spawn(window.tray.start_notifications())
     if start_hidden and window.tray is not None and window.tray.available():
         window.hide()
     else:
@@ -91,6 +95,8 @@ async def _run(
     await closed.wait()
     for other in app.topLevelWidgets():
         other.hide()
+    if window.tray is not None:
+        await window.tray.notifications.close()
     await asyncio.wait_for(engine.stop(), 15)
 
 
@@ -165,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     controller = PhoneController(engine, accounts, history, prefs)
     controller_ref.append(controller)
+    tones = device_tones(engine, lambda: prefs.ringing_device, lambda: prefs.output_device)
+    follower = DeviceFollower(engine, lambda: prefs.input_device, lambda: prefs.output_device)
+    loop.call_soon(follower.start)
     window = MainWindow(controller)
     window.quit_on_close = True
     Tray(window)
@@ -191,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log.warning("could not unregister cleanly: %s", again)
     if instance is not None:
         instance.close()
+    tones.close()
     controller.close()
     history.close()
     return 0

@@ -9,7 +9,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -31,6 +33,7 @@ SHORTCUT_MUTE = "Ctrl+Shift+M"
 SHORTCUT_HOLD = "Ctrl+Shift+H"
 SHORTCUT_KEYPAD = "Ctrl+Shift+K"
 SHORTCUT_QUALITY = "Ctrl+Shift+Q"
+SHORTCUT_TRANSFER = "Ctrl+Shift+T"
 
 
 def avatar(name: str, size: int, ratio: float = 1.0) -> QPixmap:
@@ -61,6 +64,7 @@ class CallWindow(QWidget):
     """Shows one call and drives it through the controller."""
 
     closed = Signal(str)
+    add_call_requested = Signal()  # the user wants the dialer for a second call
 
     def __init__(self, controller: PhoneController, call_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -157,6 +161,32 @@ class CallWindow(QWidget):
             controls.addWidget(button)
         layout.addWidget(self.controls)
 
+        # more than one call: transfer, add a call, merge
+        self.more_controls = QWidget(self)
+        more = QHBoxLayout(self.more_controls)
+        more.setContentsMargins(0, 0, 0, 0)
+        more.setSpacing(6)
+        self.transfer_button = self._action(
+            "transfer",
+            self.tr("Transfer"),
+            self.tr("Transfer the call ({key})").format(key=SHORTCUT_TRANSFER),
+        )
+        self.transfer_menu = QMenu(self.transfer_button)
+        self.transfer_menu.aboutToShow.connect(self._fill_transfer_menu)
+        self.transfer_button.setMenu(self.transfer_menu)
+        self.transfer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.add_call_button = self._action(
+            "add-call", self.tr("Add call"), self.tr("Put this call on hold and call someone else")
+        )
+        self.add_call_button.clicked.connect(self._add_call)
+        self.merge_button = self._action(
+            "merge", self.tr("Merge"), self.tr("Merge the calls into a conference")
+        )
+        self.merge_button.clicked.connect(self._merge)
+        for button in (self.transfer_button, self.add_call_button, self.merge_button):
+            more.addWidget(button)
+        layout.addWidget(self.more_controls)
+
         self.keypad_box = QWidget(self)
         keypad = QVBoxLayout(self.keypad_box)
         keypad.setContentsMargins(0, 0, 0, 0)
@@ -217,6 +247,7 @@ class CallWindow(QWidget):
             (SHORTCUT_HOLD, self.hold_button.toggle),
             (SHORTCUT_KEYPAD, self.keypad_button.toggle),
             (SHORTCUT_QUALITY, self.quality_button.toggle),
+            (SHORTCUT_TRANSFER, self.transfer_button.showMenu),
         ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -233,15 +264,20 @@ class CallWindow(QWidget):
         self.update_view()
 
     def _toggle(self, icon_name: str, text: str, description: str, key: str) -> QToolButton:
+        button = self._action(icon_name, text, f"{description} ({key})")
+        button.setCheckable(True)
+        button.setAccessibleDescription(description)
+        return button
+
+    def _action(self, icon_name: str, text: str, description: str) -> QToolButton:
         button = QToolButton(self)
         button.setIcon(icon(icon_name))
         button.setIconSize(QSize(22, 22))
         button.setText(text)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        button.setCheckable(True)
         button.setAccessibleName(text)
         button.setAccessibleDescription(description)
-        button.setToolTip(f"{description} ({key})")
+        button.setToolTip(description)
         button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         button.setMinimumHeight(56)
         return button
@@ -252,8 +288,8 @@ class CallWindow(QWidget):
         return self.controller.calls.get(self.call_id)
 
     def _changed(self, call_id: str) -> None:
-        if call_id == self.call_id:
-            self.update_view()
+        # another call changing matters too: it enables Merge and the attended transfer
+        self.update_view()
 
     def state_text(self, info: CallInfo) -> str:
         if info.state == "calling" or info.state == "new":
@@ -325,6 +361,11 @@ class CallWindow(QWidget):
             ended = info.state == "ended"
             self.incoming_box.setVisible(incoming)
             self.controls.setVisible(not incoming and not ended)
+            self.more_controls.setVisible(not incoming and not ended)
+            others = self.controller.transfer_targets(self.call_id)
+            self.transfer_button.setEnabled(info.connected)
+            self.add_call_button.setEnabled(info.connected)
+            self.merge_button.setEnabled(info.connected and bool(others) and not info.conference)
             self.hangup_button.setVisible(not incoming and not ended)
             self.close_button.setVisible(ended)
             for button in (self.mute_button, self.hold_button, self.keypad_button):
@@ -414,6 +455,38 @@ class CallWindow(QWidget):
     def _hold(self, on: bool) -> None:
         if not self._updating:
             self.controller.set_hold(self.call_id, on)
+
+    def _fill_transfer_menu(self) -> None:
+        menu = self.transfer_menu
+        menu.clear()
+        blind = menu.addAction(self.tr("Transfer to a number or address…"))
+        blind.triggered.connect(self._blind_transfer)
+        for other in self.controller.transfer_targets(self.call_id):
+            action = menu.addAction(self.tr("Hand over to {peer} (attended)").format(peer=other.peer))
+            action.triggered.connect(lambda _checked=False, oid=other.id: self.attended_transfer(oid))
+
+    def _blind_transfer(self) -> None:
+        text, ok = QInputDialog.getText(
+            self, self.tr("Transfer"), self.tr("Transfer the call to (number or SIP address):")
+        )
+        if ok and text.strip():
+            self.blind_transfer(text)
+
+    def blind_transfer(self, target: str) -> bool:
+        return self.controller.transfer(self.call_id, target)
+
+    def attended_transfer(self, other_id: str) -> bool:
+        return self.controller.transfer_attended(self.call_id, other_id)
+
+    def _add_call(self) -> None:
+        info = self.info
+        if info is not None and info.connected and not info.local_hold:
+            self.controller.set_hold(self.call_id, True)
+        self.add_call_requested.emit()
+
+    def _merge(self) -> None:
+        others = [c.id for c in self.controller.transfer_targets(self.call_id)]
+        self.controller.merge([self.call_id, *others])
 
     def _show_keypad(self, on: bool) -> None:
         self.keypad_box.setVisible(on)

@@ -80,6 +80,8 @@ class CallInfo:
     declined: bool = False
     hung_up: bool = False
     dtmf_in: str = ""
+    levels: dict[str, Any] = field(default_factory=dict)  # mic / speaker peak and RMS in dBFS, every 100 ms
+    conference: bool = False  # merged into a local conference
 
     @property
     def active(self) -> bool:
@@ -489,6 +491,67 @@ class PhoneController(QObject):
             return
         self.spawn(info.call.send_dtmf(digits))
 
+    # -- transfer and conference --
+    def transfer(self, call_id: str, text: str) -> bool:
+        """Blind transfer: the other side is asked to call what the user typed (RFC 3515)."""
+        info = self.calls.get(call_id)
+        text = text.strip()
+        if info is None or info.call is None or not info.connected:
+            return False
+        if not looks_dialable(text, user_names=info.account is not None):
+            self.error.emit(self.tr("Type a number or a SIP address to transfer to."))
+            return False
+        extras = self.prefs.extras(info.account)
+        target = dial_string(text, extras.dial_plan() if info.account else None)
+        self.spawn(self._transfer(call_id, self.engine.transfer(call_id, target), target))
+        return True
+
+    def transfer_attended(self, call_id: str, other_id: str) -> bool:
+        """Attended transfer: the other side of ``call_id`` takes over our call ``other_id`` (RFC 3891)."""
+        infos = [self.calls.get(call_id), self.calls.get(other_id)]
+        if any(i is None or i.call is None or not i.connected for i in infos) or call_id == other_id:
+            return False
+        other = infos[1]
+        assert other is not None
+        self.spawn(self._transfer(call_id, self.engine.transfer_attended(call_id, other_id), other.peer))
+        return True
+
+    async def _transfer(self, call_id: str, action: Coroutine[Any, Any, bool], target: str) -> None:
+        try:
+            done = await action
+        except Exception as exc:  # a target that does not parse, a call that ended meanwhile
+            log.info("transfer failed: %s", exc)
+            done = False
+        where = display_address(target)
+        if done:
+            self.message.emit(self.tr("Call transferred to {target}").format(target=where))
+        else:
+            self.error.emit(self.tr("The transfer to {target} failed.").format(target=where))
+        self.call_changed.emit(call_id)
+
+    def transfer_targets(self, call_id: str) -> list[CallInfo]:
+        """The other connected calls this one can be handed to, or merged with."""
+        return [c for c in self.active_calls() if c.id != call_id and c.connected]
+
+    def merge(self, call_ids: list[str]) -> bool:
+        """A local three-way (or larger) conference: everyone hears everyone."""
+        calls = [self.calls[i] for i in call_ids if i in self.calls and self.calls[i].connected]
+        if len(calls) < 2:
+            return False
+
+        async def merge() -> None:
+            if await self.engine.conference([c.id for c in calls]):
+                for call in calls:
+                    call.conference = True
+                    call.local_hold = False
+                    self.call_changed.emit(call.id)
+                self.message.emit(self.tr("Calls merged into a conference"))
+            else:
+                self.error.emit(self.tr("The calls could not be merged."))
+
+        self.spawn(merge())
+        return True
+
     def hangup_all(self) -> None:
         for info in self.active_calls():
             self.hangup(info.id)
@@ -543,6 +606,13 @@ class PhoneController(QObject):
             return
         name = event.name
         fields = event.fields
+        if name == "levels":  # 10 times a second: kept for a meter, no redraw of the call's window
+            info.levels = {"mic": fields.get("mic"), "speaker": fields.get("speaker")}
+            return
+        if name == "audio_device":
+            self.message.emit(str(fields.get("message", "")))
+        elif name == "audio_device_error":
+            self.error.emit(str(fields.get("message", "")))
         if name == "calling":
             info.state = "calling"
         elif name == "ringing":

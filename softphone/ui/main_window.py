@@ -456,6 +456,7 @@ class MainWindow(QMainWindow):
         window = CallWindow(self.controller, call_id)
         window.setWindowIcon(app_icon())
         window.closed.connect(self._call_window_closed)
+        window.add_call_requested.connect(self.focus_dialer)
         self.call_windows[call_id] = window
         window.present()
         self._update_calls_bar()

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from .notifications import DesktopNotifications
 from .theme import badge_icon, icon
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Tray(QObject):
         self.controller.account_state_changed.connect(lambda _id: self.update_status())
         self.controller.incoming_call.connect(self._incoming)
         self.controller.call_ended.connect(self._ended)
+        self.controller.call_changed.connect(self._call_changed)
+        self.notifications = DesktopNotifications(self._notification_action)
         self._hidden_told = False
         window.tray = self
         self.update_status()
@@ -91,9 +94,43 @@ class Tray(QObject):
             else:
                 self.window.show_window()
 
+    async def start_notifications(self) -> bool:
+        """Desktop notifications with Answer/Decline buttons where the desktop has them."""
+        return await self.notifications.start()
+
+    def _notification_action(self, call_id: str, action: str) -> None:
+        if action == "answer":
+            self.controller.answer(call_id)
+            window = self.window.call_windows.get(call_id)
+            if window is not None:
+                window.present()
+        elif action == "decline":
+            self.controller.decline(call_id)
+        elif action == "default":
+            self.window.show_window()
+
+    def _call_changed(self, call_id: str) -> None:
+        info = self.controller.calls.get(call_id)
+        if info is not None and info.state != "incoming" and call_id in self.notifications._ids:
+            self.controller.spawn(self.notifications.withdraw(call_id))
+
     def _incoming(self, call_id: str) -> None:
         info = self.controller.calls.get(call_id)
-        if info is not None and self.available() and self.icon.supportsMessages():
+        if info is not None and self.notifications.available:
+            self.controller.spawn(
+                self.notifications.show(
+                    call_id,
+                    self.tr("Incoming call"),
+                    info.peer,
+                    [
+                        ("default", self.tr("Show")),
+                        ("answer", self.tr("Answer")),
+                        ("decline", self.tr("Decline")),
+                    ],
+                    urgent=True,
+                )
+            )
+        elif info is not None and self.available() and self.icon.supportsMessages():
             self.icon.showMessage(
                 self.tr("Incoming call"), info.peer, QSystemTrayIcon.MessageIcon.Information, 10000
             )

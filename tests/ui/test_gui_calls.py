@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from softphone.core.engine import Engine
 from softphone.core.history import History
@@ -31,6 +32,8 @@ def phone(qtbot, history: History | None = None) -> MainWindow:  # type: ignore[
     controller = PhoneController(engine, [], history or History(":memory:"), Preferences(), persist=False)
     window = MainWindow(controller)
     qtbot.addWidget(window)
+    # call windows close themselves a few seconds after the call: that must not quit the test's loop
+    QApplication.setQuitOnLastWindowClosed(False)
     return window
 
 
@@ -106,3 +109,100 @@ def test_a_missed_call_is_in_the_history_after_a_restart(qtbot, qloop, tmp_path)
     assert again.tabs.tabText(1) == "History (1)"
     assert "Missed" in again.history_view.list.item(0).text()
     again.controller.history.close()
+
+
+async def connect(qtbot, caller: MainWindow, callee: MainWindow, user: str):  # type: ignore[no-untyped-def]
+    """caller dials callee by address through the dialer; callee answers. Returns both call windows."""
+    port = callee.engine.local[1]  # type: ignore[index]
+    before = set(callee.call_windows)
+    caller.dialer.input.setText(f"{user}@127.0.0.1:{port}")
+    caller.dialer.call_button.click()
+    await until(lambda: bool(set(callee.call_windows) - before))
+    incoming = callee.call_windows[next(iter(set(callee.call_windows) - before))]
+    qtbot.addWidget(incoming)
+    outgoing = [w for w in caller.call_windows.values() if w.info is not None and w.info.active][-1]
+    qtbot.addWidget(outgoing)
+    await until(lambda: outgoing.state_label.text() == "Ringing…")
+    incoming.answer_button.click()
+    await until(lambda: outgoing.state_label.text() == "Connected")
+    return outgoing, incoming
+
+
+def test_add_call_holds_the_first_and_merge_makes_a_conference(qtbot, qloop) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
+
+    async def scenario() -> None:
+        for p in (alice, bob, carol):
+            await p.engine.start()
+        try:
+            alice.show()
+            to_bob, _ = await connect(qtbot, alice, bob, "bob")
+            assert not to_bob.merge_button.isEnabled()  # nothing to merge with yet
+            to_bob.add_call_button.click()
+            await until(lambda: to_bob.state_label.text() == "On hold")
+            to_carol, _ = await connect(qtbot, alice, carol, "carol")
+            await until(lambda: to_carol.merge_button.isEnabled())
+            to_carol.merge_button.click()
+            await until(lambda: all(c.conference for c in alice.controller.active_calls()))
+            await until(lambda: to_bob.state_label.text() == "Connected")  # resumed to join the conference
+            assert not to_carol.merge_button.isEnabled()
+        finally:
+            for p in (alice, bob, carol):
+                await p.engine.stop()
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_blind_transfer_from_the_call_window_hands_the_call_over(qtbot, qloop) -> None:  # type: ignore[no-untyped-def]
+    """RFC 3515: bob is asked to call carol; alice's call ends, carol's phone rings with bob."""
+    alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
+
+    async def scenario() -> None:
+        for p in (alice, bob, carol):
+            await p.engine.start()
+        try:
+            alice.show()
+            to_bob, _ = await connect(qtbot, alice, bob, "bob")
+            port = carol.engine.local[1]  # type: ignore[index]
+            assert to_bob.blind_transfer(f"carol@127.0.0.1:{port}")
+            await until(lambda: bool(carol.call_windows), 15)
+            ringing = next(iter(carol.call_windows.values()))
+            qtbot.addWidget(ringing)
+            assert ringing.state_label.text() == "Incoming call"
+            ringing.answer_button.click()
+            await until(lambda: ringing.state_label.text() == "Connected", 15)
+            await until(lambda: to_bob.state_label.text().startswith("Call ended"), 15)
+        finally:
+            for p in (alice, bob, carol):
+                await p.engine.stop()
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_attended_transfer_joins_the_two_other_parties(qtbot, qloop) -> None:  # type: ignore[no-untyped-def]
+    """RFC 3891: bob replaces alice's call with carol; bob and carol end up talking."""
+    alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
+
+    async def scenario() -> None:
+        for p in (alice, bob, carol):
+            await p.engine.start()
+        try:
+            alice.show()
+            to_bob, _ = await connect(qtbot, alice, bob, "bob")
+            to_bob.add_call_button.click()
+            await until(lambda: to_bob.state_label.text() == "On hold")
+            to_carol, at_carol = await connect(qtbot, alice, carol, "carol")
+            to_bob._fill_transfer_menu()
+            labels = [a.text() for a in to_bob.transfer_menu.actions()]
+            assert any("attended" in label for label in labels), labels
+            assert to_bob.attended_transfer(to_carol.call_id)
+            await until(lambda: len([c for c in carol.controller.active_calls() if c.connected]) == 1, 15)
+            await until(lambda: at_carol.state_label.text().startswith("Call ended"), 15)
+            await until(lambda: not alice.controller.active_calls(), 15)
+            bobs = [c for c in bob.controller.active_calls() if c.connected]
+            assert len(bobs) == 1
+        finally:
+            for p in (alice, bob, carol):
+                await p.engine.stop()
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
