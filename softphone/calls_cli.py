@@ -22,7 +22,7 @@ EXIT_BROKEN = 4
 
 
 def media_options(args: argparse.Namespace) -> MediaOptions:
-    return MediaOptions(
+    options = MediaOptions(
         codecs=[c.strip() for c in args.codecs.split(",") if c.strip()],
         srtp=args.srtp,
         play=args.play,
@@ -34,7 +34,39 @@ def media_options(args: argparse.Namespace) -> MediaOptions:
         turn_username=args.turn_user,
         turn_password=os.environ.get(args.turn_password_env) if args.turn_password_env else None,
         ice_relay_only=args.ice_relay_only,
+        profile=getattr(args, "media_profile", "auto"),
     )
+    _sound_devices(options, args)
+    return options
+
+
+def _device_name(value: str | None) -> str | None:
+    return None if value in (None, "", "default") else value
+
+
+def _sound_devices(options: MediaOptions, args: argparse.Namespace) -> None:
+    """--mic / --speaker: sound devices instead of files; echo cancellation on with a microphone."""
+    from .core.audio_devices import open_device
+
+    mic, speaker = getattr(args, "mic", None), getattr(args, "speaker", None)
+    if mic is not None:
+        options.source_factory = lambda: open_device("microphone", _device_name(mic))
+    if speaker is not None:
+        options.sink_factory = lambda: open_device("speaker", _device_name(speaker))
+    aec = getattr(args, "aec", None)
+    options.aec = aec if aec is not None else ("auto" if mic is not None else "none")
+
+
+def _device_helpers(engine: Engine, args: argparse.Namespace) -> None:
+    """With sound devices: call tones, and calls that follow devices coming and going."""
+    from .core.audio_devices import DeviceFollower
+    from .core.device_media import device_tones
+
+    mic, speaker, ringer = (getattr(args, name, None) for name in ("mic", "speaker", "ringer"))
+    if speaker is not None or ringer is not None:
+        device_tones(engine, lambda: _device_name(ringer or speaker), lambda: _device_name(speaker))
+    if mic is not None or speaker is not None:
+        DeviceFollower(engine, lambda: _device_name(mic), lambda: _device_name(speaker)).start()
 
 
 def _exit_code(call: Call) -> int:
@@ -51,7 +83,9 @@ async def _setup(
     from .cli import _engine
 
     engine = _engine(args, out, config, media=media_options(args))
-    engine.subscribe(out.event)
+    show_levels = getattr(args, "levels", False)
+    engine.subscribe(lambda event: None if event.name == "levels" and not show_levels else out.event(event))
+    _device_helpers(engine, args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--display-name", help="name shown to the people you call")
     parser.add_argument("--transport", choices=["udp", "tcp", "tls", "ws", "wss"], default="udp")
     parser.add_argument("--proxy", metavar="URI", help="outbound proxy, e.g. sip:proxy.example.com:5060")
+    parser.add_argument(
+        "--ws-url",
+        metavar="URL",
+        help="SIP WebSocket server (RFC 7118), e.g. wss://sip.example.com/ws; implies --transport ws/wss",
+    )
     parser.add_argument("--registrar", metavar="URI", help="registrar, if not the address's domain")
     parser.add_argument("--expires", type=int, default=600, help="registration interval asked for (s)")
     parser.add_argument("--listen", metavar="HOST:PORT", default="0.0.0.0:0", help="local UDP address")
@@ -54,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--tls-no-verify",
         action="store_true",
         help="accept any TLS certificate (a self-signed test server); insecure",
+    )
+    parser.add_argument(
+        "--media-profile",
+        choices=["classic", "webrtc", "auto"],
+        default="auto",
+        help="media our calls offer: classic RTP (SDES-SRTP), webrtc (DTLS-SRTP, ICE, BUNDLE) or auto "
+        "(webrtc for ws/wss accounts); calls we answer follow the caller's offer",
     )
     parser.add_argument("--dns-server", metavar="IP:PORT", help="use this DNS server (RFC 3263 lookups)")
     parser.add_argument("--t1", type=float, default=0.5, help="RFC 3261 timer T1 in seconds")
@@ -91,6 +103,21 @@ def _media_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--turn-user", metavar="NAME", help="TURN user name")
     parser.add_argument("--turn-password-env", metavar="VAR", help="environment variable: TURN password")
     parser.add_argument("--ice-relay-only", action="store_true", help="offer only the TURN relayed candidate")
+    parser.add_argument(  # the global option, also accepted after the command
+        "--media-profile",
+        choices=["classic", "webrtc", "auto"],
+        default=argparse.SUPPRESS,
+        help="as the global --media-profile",
+    )
+    parser.add_argument("--mic", metavar="DEVICE", help="sound device as microphone: 'default' or a name")
+    parser.add_argument("--speaker", metavar="DEVICE", help="sound device for what you hear, or 'default'")
+    parser.add_argument("--ringer", metavar="DEVICE", help="sound device for the ringtone (--interactive)")
+    parser.add_argument(
+        "--aec",
+        choices=["auto", "webrtc", "speex", "none"],
+        help="echo cancellation; default: auto with a sound device microphone, none with files",
+    )
+    parser.add_argument("--levels", action="store_true", help="report mic and speaker levels (10 per second)")
 
 
 def _split_hostport(text: str, default_port: int) -> tuple[str, int]:
@@ -175,7 +202,9 @@ def account_from_args(args: argparse.Namespace) -> AccountConfig:
         auth_user=args.auth_user,
         password=password,
         display_name=args.display_name,
-        transport=args.transport,
+        # A WebSocket URL only makes sense over a WebSocket; its scheme says ws or wss.
+        transport=args.transport if not args.ws_url or args.transport in ("ws", "wss") else "ws",
+        ws_url=args.ws_url,
         proxy=args.proxy,
         registrar=args.registrar,
         expires=args.expires,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..sip.errors import ParseError
 from ..sip.uri import SipUri, parse_sip_uri
+from ..transport.websocket import url_endpoint
 
 TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss")
 
@@ -34,6 +35,7 @@ class AccountConfig:
     retry_base: float = 1.0  # first retry after a failure, doubled each time (RFC 5626 §4.5)
     retry_max: float = 60.0
     name: str | None = None
+    ws_url: str | None = None  # ws(s)://host:port/path of the SIP WebSocket server (RFC 7118)
 
     def __post_init__(self) -> None:
         if not self.aor.lower().startswith(("sip:", "sips:")):
@@ -48,11 +50,20 @@ class AccountConfig:
         if self.transport not in TRANSPORTS:
             raise AccountError(f"unknown transport {self.transport!r}; use one of {', '.join(TRANSPORTS)}")
         if uri.secure and self.transport not in ("tls", "wss"):
-            self.transport = "tls"  # sips: requires TLS on every hop (RFC 3261 §26.2.2)
+            # sips: requires TLS on every hop (RFC 3261 §26.2.2)
+            self.transport = "wss" if self.transport == "ws" else "tls"
         if self.expires < 0:
             raise AccountError("registration interval must be positive")
         if self.proxy is not None and not self.proxy.lower().startswith(("sip:", "sips:")):
             self.proxy = "sip:" + self.proxy
+        if self.ws_url is not None:
+            self.ws_url = self.ws_url.strip() or None
+        if self.ws_url is not None and self.transport in ("ws", "wss"):
+            try:
+                scheme = url_endpoint(self.ws_url)[0]
+            except ValueError as exc:
+                raise AccountError(str(exc)) from None
+            self.transport = scheme  # the URL says whether the WebSocket is secure
 
     @property
     def uri(self) -> SipUri:
@@ -77,6 +88,18 @@ class AccountConfig:
     @property
     def proxy_uri(self) -> SipUri | None:
         return parse_sip_uri(self.proxy) if self.proxy else None
+
+    @property
+    def websocket_url(self) -> str | None:
+        """Where a ws/wss account connects: ``ws_url``, else ws(s)://<proxy or registrar>:<port>/."""
+        if self.transport not in ("ws", "wss"):
+            return None
+        if self.ws_url:
+            return self.ws_url
+        hop = self.proxy_uri or self.registrar_uri
+        host = f"[{hop.host}]" if ":" in hop.host and not hop.host.startswith("[") else hop.host
+        port = hop.port or (443 if self.transport == "wss" else 80)
+        return f"{self.transport}://{host}:{port}/"
 
     def keepalive(self) -> float:
         if self.keepalive_interval is not None:

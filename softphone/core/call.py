@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import secrets
@@ -22,7 +23,7 @@ from ..transport.base import Destination, TransportError
 from ..transport.resolver import ResolutionError, SipResolver
 from .account import AccountConfig
 from .events import EngineEvent, EventSink
-from .routing import next_hop, resolve_uri
+from .routing import next_hop, resolve_uri, websocket_destinations
 from .stack import IncomingRequest, SipStack
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ class CallMedia(Protocol):
     on_dtmf: Callable[[str], None] | None
     on_timeout: Callable[[], None] | None
 
-    async def open(self, local_host: str) -> None: ...
+    async def open(
+        self, local_host: str, *, offer: bytes | None = None, auto_profile: str | None = None
+    ) -> None: ...
+    async def fallback_to_classic(self) -> bool: ...
     def offer(self) -> bytes: ...
     def answer(self, offer: bytes) -> bytes: ...
     def accept(self, answer: bytes) -> None: ...
@@ -103,6 +107,7 @@ class Call:
     _acked: asyncio.Event = field(default_factory=asyncio.Event)
     _answer_in_ack: bool = False  # our offer went in a 2xx: the answer comes in the ACK
     _reinvite_pending: bool = False
+    _moved_contact: SipUri | None = None  # our Contact since the local address changed
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     extra_headers: Headers = field(default_factory=Headers)
@@ -112,6 +117,33 @@ class Call:
 
     def __post_init__(self) -> None:
         self.media.on_dtmf = lambda digit: self._emit("dtmf", digit=digit, via="rtp")
+        if hasattr(self.media, "on_levels"):  # optional: media that measures its audio levels
+            setattr(self.media, "on_levels", self._levels)  # noqa: B010 - not in the CallMedia protocol
+
+    # -- audio controls (optional in CallMedia: media without them ignores the call) --
+    def _levels(self, mic: Any, speaker: Any) -> None:
+        self._emit("levels", mic=mic.to_dict(), speaker=speaker.to_dict())
+
+    def set_volume(self, volume: float) -> bool:
+        """Speaker volume of this call (linear factor, 1.0 = as received)."""
+        setter = getattr(self.media, "set_volume", None)
+        if setter is None:
+            return False
+        setter(volume)
+        return True
+
+    def set_gain(self, gain: float) -> bool:
+        """Microphone gain of this call (linear factor, 1.0 = as captured)."""
+        setter = getattr(self.media, "set_gain", None)
+        if setter is None:
+            return False
+        setter(gain)
+        return True
+
+    def play_tone(self, tone: Any) -> bool:
+        """A local tone on this call's speaker (an AudioSource), or None to stop it."""
+        player = getattr(self.media, "play_tone", None)
+        return bool(player(tone)) if player is not None else False
 
     # -- events --
     def _emit(self, name: str, **fields: Any) -> None:
@@ -141,9 +173,13 @@ class Call:
         try:
             proxy = self.account.proxy_uri if self.account else None
             transport = self.account.transport if self.account else (target.transport or "udp")
-            self._dest = await resolve_uri(self.hooks.resolver, next_hop([], target, proxy), transport)
+            if self.account is not None and self.account.websocket_url is not None:
+                self._dest = (await websocket_destinations(self.hooks.resolver, self.account))[0]
+            else:
+                self._dest = await resolve_uri(self.hooks.resolver, next_hop([], target, proxy), transport)
             host, _ = await stack.transport.local_address(self._dest)
-            await self.media.open(host)
+            # what a media profile of "auto" means: browsers' WebRTC media for WebSocket accounts
+            await self.media.open(host, auto_profile=_auto_profile(self._dest.transport))
             offer = self.media.offer()
         except (ResolutionError, TransportError, OSError) as exc:
             await self._end(f"cannot reach {target}: {exc}", 503)
@@ -151,6 +187,7 @@ class Call:
         request = await self._build_invite(target, offer)
         digest = DigestClient(self.account.username, self.account.password or "") if self.account else None
         self._emit("calling", to=str(target))
+        fell_back = False
         for _ in range(4):
             self._invite = request
             response = await stack.request(
@@ -165,6 +202,18 @@ class Call:
                     for header, value in digest.authorization_headers("INVITE", str(request.uri)):
                         request.headers.add(header, value)
                     continue
+            if response.status in (415, 488, 606) and not fell_back and not self._cancelled:
+                # A peer without DTLS-SRTP refuses a WebRTC offer: once, offer classic RTP instead.
+                fell_back = True
+                if await self.media.fallback_to_classic():
+                    offer = self.media.offer()
+                    request = await self._build_invite(
+                        target, offer, cseq=request.cseq.number + 1, request=request
+                    )
+                    if digest is not None:  # the credentials the proxy took for the first one
+                        for header, value in digest.authorization_headers("INVITE", str(request.uri)):
+                            request.headers.add(header, value)
+                    continue
             break
         if 200 <= response.status < 300:
             await self._on_answered(request, response)
@@ -178,7 +227,7 @@ class Call:
     ) -> Request:
         assert self._dest is not None
         stack = self.hooks.stack
-        host, port = await stack.transport.local_address(self._dest)
+        host, port = await stack.transport.sent_by(self._dest)
         headers = Headers()
         if request is not None:
             for name in ("From", "To", "Call-ID"):
@@ -202,7 +251,7 @@ class Call:
         await stack.prepare(invite, self._dest)
         return invite
 
-    def _contact(self, host: str, port: int) -> SipUri:
+    def _contact(self, host: str, port: int | None) -> SipUri:
         user = self.account.uri.user if self.account else "softphone"
         params: dict[str, str | None] = {}
         if self._dest is not None and self._dest.transport != "udp":
@@ -261,6 +310,9 @@ class Call:
 
     async def _dialog_dest(self) -> Destination:
         assert self.dialog is not None
+        flow = self._websocket_flow()
+        if flow is not None:
+            return flow  # a WebSocket client reaches no one but its server (RFC 7118 §5)
         hop = next_hop(self.dialog.route_set, self.dialog.remote_target)
         default = self._dest.transport if self._dest else "udp"
         return await resolve_uri(self.hooks.resolver, hop, default)
@@ -276,7 +328,7 @@ class Call:
             "incoming", **{"from": str(frm.uri), "display_name": frm.display_name, "to": str(request.to.uri)}
         )
         try:
-            await self.media.open(self._local_host(incoming))
+            await self.media.open(self._local_host(incoming), offer=request.body or None)
             if request.body:
                 self._answer_sdp = self.media.answer(request.body)
             else:
@@ -305,8 +357,15 @@ class Call:
             host = str(self.hooks.stack.transport.local_for_udp(incoming.source.destination)[0])
         return host
 
+    def _websocket_flow(self) -> Destination | None:
+        if self._dest is not None and self._dest.transport in ("ws", "wss"):
+            return self._dest
+        if self._server_invite is not None and self._server_invite.source.transport in ("ws", "wss"):
+            return self._server_invite.source.destination
+        return None
+
     def _contact_headers(self, incoming: IncomingRequest) -> Headers:
-        local_host, local_port = self._local_host(incoming), incoming.source.local_port
+        local_host, local_port = self.hooks.stack.transport.advertised(incoming.source)
         user = self.account.uri.user if self.account else "softphone"
         params: dict[str, str | None] = {}
         if incoming.source.transport != "udp":
@@ -588,6 +647,83 @@ class Call:
         self.media.set_hold(not on)
         return False
 
+    def network_changed(self) -> None:
+        """The local address changed: move the media and tell the peer (a target refresh re-INVITE with the
+        new Contact and c= address, RFC 3261 §12.2, §14.1)."""
+        if self.state == "connected" and self.dialog is not None:
+            self._spawn(self._refresh("address changed", move=True))
+
+    def flow_lost(self, dest: Destination) -> None:
+        """The connection our INVITE went or came over is gone, and with it the proxy's way back to us (no
+        RFC 5626 flow token): a re-INVITE over a new connection refreshes the target the proxy uses."""
+        used = [self._dest, self._server_invite.source.destination if self._server_invite else None]
+        mine = any(d is not None and d.reliable and d.key == dest.key for d in used)
+        if mine and self.state == "connected":
+            self._spawn(self._refresh("connection lost", move=False))
+
+    async def _refresh(self, reason: str, *, move: bool) -> None:
+        address = None
+        if move:
+            try:
+                dest = await self._dialog_dest()
+                host, port = await self.hooks.stack.transport.sent_by(dest)
+                address, _ = await self.hooks.stack.transport.local_address(dest)
+                if not await self._move_media(address):
+                    log.info("call %s: the media cannot change its address", self.id)
+                    return
+            except (TransportError, ResolutionError, OSError) as exc:
+                log.info("call %s: cannot move to the new address: %s", self.id, exc)
+                return
+            self._moved_contact = self._contact(host, port)
+        for attempt in range(3):
+            if self._reinvite_pending:  # a hold in progress: let it finish first
+                await asyncio.sleep(0.5)
+                continue
+            self._reinvite_pending = True
+            try:
+                response = await self._in_dialog("INVITE", self.media.offer(), "application/sdp")
+            except (TransportError, ResolutionError) as exc:
+                log.info("call %s: re-INVITE failed: %s", self.id, exc)
+                return
+            finally:
+                self._reinvite_pending = False
+            if response.status == 491 and attempt < 2:
+                await asyncio.sleep(random.uniform(2.1, 4.0) if self.direction == "outgoing" else 1.0)
+                continue
+            break
+        else:
+            return
+        if 200 <= response.status < 300 and self.dialog is not None:
+            self.dialog.update_from_response(response)
+            await self.hooks.stack.send_ack(
+                self.dialog.create_ack(self.dialog.local_cseq), await self._dialog_dest()
+            )
+            try:
+                self.media.accept(response.body)
+            except MediaNegotiationError as exc:
+                log.info("unusable answer to the refreshing re-INVITE: %s", exc)
+        self._emit(
+            "call_refreshed",
+            reason=reason,
+            status=response.status,
+            address=address,
+            contact=str(self._local_contact()),
+        )
+
+    async def _move_media(self, host: str) -> bool:
+        rebind = getattr(self.media, "rebind", None)
+        if rebind is not None:
+            await rebind(host)
+            return True
+        # AudioCallMedia has no rebind() yet: move its RTP session and the address it offers.
+        # TODO(lead): an AudioCallMedia.rebind(host) in softphone/media/session.py should replace this.
+        rtp, local = getattr(self.media, "rtp", None), getattr(self.media, "local", None)
+        if rtp is None or local is None or getattr(self.media, "ice", None) is not None:
+            return False
+        new_host, new_port = await rtp.rebind(host)
+        self.media.local = dataclasses.replace(local, address=new_host, port=new_port)  # type: ignore[attr-defined]
+        return True
+
     async def _in_dialog(self, method: str, body: bytes = b"", content_type: str | None = None) -> Response:
         assert self.dialog is not None
         request = self.dialog.create_request(method, body=body, content_type=content_type)
@@ -596,6 +732,8 @@ class Call:
 
     def _local_contact(self) -> SipUri:
         assert self.dialog is not None
+        if self._moved_contact is not None:
+            return self._moved_contact
         if self._invite is not None:
             return self._invite.contacts[0].sip_uri
         assert self._ok is not None
@@ -661,6 +799,10 @@ class Call:
         self._emit("ended", reason=reason, status=status, duration=round(duration, 2))
         self._ended.set()
         self.hooks.on_end(self)
+
+
+def _auto_profile(transport: str) -> str:
+    return "webrtc" if transport in ("ws", "wss") else "classic"
 
 
 def quote_replaces(call_id: str, to_tag: str, from_tag: str) -> str:

@@ -56,6 +56,7 @@ class Engine:
         self.stack.on_cancel = self._on_cancel
         self.stack.on_ack = self._on_ack
         self.stack.on_late_response = self._on_late_response
+        self.stack.lost_handlers.append(self._on_flow_lost)
         self.registrations: dict[str, Registration] = {}
         if media_factory is None and media is not None:
             options = media
@@ -117,7 +118,7 @@ class Engine:
     def add_account(self, config: AccountConfig) -> Registration:
         if config.id in self.registrations:
             raise ValueError(f"account {config.id} exists already")
-        if config.transport == "tls" and (config.ca_file or not config.tls_verify):
+        if config.transport in ("tls", "wss") and (config.ca_file or not config.tls_verify):
             self.stack.transport.tls = TlsSettings(verify=config.tls_verify, ca_file=config.ca_file)
             if not config.tls_verify:
                 log.warning(
@@ -176,6 +177,16 @@ class Engine:
         self.emit(EngineEvent("conference", None, {"calls": [c.id for c in calls]}))
         return True
 
+    def set_volume(self, call_id: str, volume: float) -> bool:
+        """Speaker volume of one call, a linear factor (1.0 = as received, 0 = silent, up to 4)."""
+        call = self.calls.get(call_id)
+        return call is not None and call.set_volume(volume)
+
+    def set_gain(self, call_id: str, gain: float) -> bool:
+        """Microphone gain of one call, a linear factor (1.0 = as captured, 0 = silent, up to 4)."""
+        call = self.calls.get(call_id)
+        return call is not None and call.set_gain(gain)
+
     async def transfer(self, call_id: str, target: str) -> bool:
         """Blind transfer: the peer of ``call_id`` is asked to call ``target`` (RFC 3515)."""
         call = self.calls[call_id]
@@ -214,6 +225,10 @@ class Engine:
         call = self._find_call(request)
         if call is not None:
             call.on_ack(request)
+
+    def _on_flow_lost(self, dest: Destination) -> None:
+        for call in list(self.calls.values()):
+            call.flow_lost(dest)
 
     def _on_late_response(self, response: Response) -> None:
         try:
@@ -333,7 +348,8 @@ class Engine:
 
     # -- network changes --
     async def _watch_network(self) -> None:
-        """Register again as soon as the local address towards a server changes (RFC 5626 §4.4)."""
+        """Register again as soon as the local address towards a server changes (RFC 5626 §4.4), and move
+        the account's calls there."""
         seen: dict[str, str] = {}
         while True:
             await asyncio.sleep(NETWORK_POLL)
@@ -347,6 +363,9 @@ class Engine:
                 if previous is not None and previous != source:
                     log.info("%s: local address changed %s -> %s", reg.account, previous, source)
                     reg.network_changed()
+                    for call in list(self.calls.values()):
+                        if call.account is reg.config:
+                            call.network_changed()  # re-INVITE from the new address
 
 
 def _target_uri(text: str, account: AccountConfig | None) -> SipUri:

@@ -18,6 +18,7 @@ from ..transport.base import DEFAULT_PORTS, Destination, TransportError
 from ..transport.resolver import ResolutionError, SipResolver
 from .account import AccountConfig
 from .events import EngineEvent, EventSink
+from .routing import websocket_destinations
 from .stack import SipStack
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,10 @@ class Registration:
     async def _destination(self) -> Destination:
         if self.dest is not None:
             return self.dest
+        if self.config.websocket_url is not None:
+            destinations = await websocket_destinations(self.resolver, self.config)
+            self.dest, self._fallbacks = destinations[0], destinations[1:]
+            return self.dest
         hop = self.config.proxy_uri or self.config.registrar_uri
         transport = hop.transport or self.config.transport
         targets = await self.resolver.resolve(
@@ -253,7 +258,8 @@ class Registration:
         return self.dest
 
     async def _build(self, dest: Destination, expires: int) -> Request:
-        host, port = await self.stack.transport.local_address(dest)
+        # Over a WebSocket: sip:user@<x>.invalid;transport=ws (RFC 7118 §5.4).
+        host, port = await self.stack.transport.sent_by(dest)
         if self.public is not None and dest.transport == "udp":
             host, port = self.public
         aor = self.config.uri

@@ -28,6 +28,7 @@ from ..sip.transaction import (
 )
 from ..transport.base import Destination, Source, TransportError
 from ..transport.manager import TlsSettings, TransportManager
+from .limits import SourceLimiter
 from .trace import TraceSink, make_entry
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class SipStack:
             tls=tls,
         )
         self.user_agent = user_agent
+        self.transport.user_agent = user_agent
         self._trace = trace
         self._waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
         self._request_waiters: dict[int, asyncio.Queue[Response | Exception]] = {}
@@ -89,6 +91,7 @@ class SipStack:
         self.lost_handlers: list[LostHandler] = []
         self.rejected = 0
         self.dropped = 0
+        self.limiter: SourceLimiter | None = SourceLimiter()
 
     # -- lifecycle --
     async def start(self, host: str = "0.0.0.0", port: int = 0) -> tuple[str, int]:
@@ -107,8 +110,11 @@ class SipStack:
 
     # -- client side --
     async def prepare(self, request: Request, dest: Destination) -> None:
-        """Add the top Via (with rport, RFC 3581) and the headers every request carries."""
-        host, port = await self.transport.local_address(dest)
+        """Add the top Via (with rport, RFC 3581) and the headers every request carries.
+
+        Over a WebSocket the Via says ``SIP/2.0/WS`` (or WSS) and a ``.invalid`` host (RFC 7118 §5.2).
+        """
+        host, port = await self.transport.sent_by(dest)
         via = Via(dest.transport.upper(), host, port, {"branch": new_branch(), "rport": None})
         if request.method != "CANCEL" or "Via" not in request.headers:
             request.headers.prepend("Via", str(via))
@@ -174,7 +180,14 @@ class SipStack:
 
     # -- internals --
     def _on_data(self, data: bytes, source: Source) -> None:
-        result = classify(data, stream=source.transport != "udp")
+        limiter = self.limiter
+        is_response = data.startswith(b"SIP/")
+        if limiter is not None and not is_response and not limiter.allow(source.address, self.now):
+            self.dropped += 1
+            return
+        # A WebSocket message is one whole SIP message, like a datagram: Content-Length
+        # may be missing (RFC 7118 §5.1). Only TCP and TLS frames come from a StreamFramer.
+        result = classify(data, stream=source.transport in ("tcp", "tls"))
         if isinstance(result, Drop):
             self.dropped += 1
             log.info("dropped message from %s: %s", source, result.reason)
@@ -252,6 +265,8 @@ class SipStack:
         task.add_done_callback(self._tasks.discard)
 
     async def _send_request(self, data: bytes, dest: Destination, message: Request) -> None:
+        if self.limiter is not None:
+            self.limiter.trust(dest.address)
         try:
             await self.transport.send(data, dest)
         except TransportError as exc:

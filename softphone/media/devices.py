@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import collections
 import logging
+import subprocess
+import sys
 import threading
+import time
 import wave
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -187,6 +191,74 @@ def list_devices() -> list[DeviceInfo]:
     return out
 
 
+def find_device(name: str | None, *, inputs: bool, devices: list[DeviceInfo] | None = None) -> int | None:
+    """The index of the device called ``name`` with inputs (or outputs); None: not there."""
+    for device in list_devices() if devices is None else devices:
+        if device.name == name and (device.inputs if inputs else device.outputs):
+            return device.index
+    return None
+
+
+_PROBE = (
+    "import json, sounddevice as sd\n"
+    "d = sd.query_devices(); i, o = sd.default.device\n"
+    "print(json.dumps([[k, x['name'], x['max_input_channels'], x['max_output_channels'],"
+    " x['default_samplerate'], k == i, k == o] for k, x in enumerate(d)]))"
+)
+
+
+def probe_devices(timeout: float = 10.0) -> list[DeviceInfo] | None:
+    """The devices as a fresh PortAudio sees them now, listed in a child process.
+
+    PortAudio only enumerates devices when it is initialised, and re-initialising it in this
+    process would close every open stream (a call's audio); a child process sees plugged and
+    unplugged devices without touching them. None when the probe itself fails. Blocks: run it
+    off the event loop.
+    """
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        import json
+
+        rows = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        log.info("device probe failed: %s", exc)
+        return None
+    if rows is None:
+        log.info("no audio devices (probe: %s)", done.stderr.strip()[-200:])
+        return []
+    return [
+        DeviceInfo(int(r[0]), str(r[1]), int(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]))
+        for r in rows
+    ]
+
+
+_open_devices: weakref.WeakSet[_SoundDevice] = weakref.WeakSet()
+_reinit_lock = threading.Lock()
+
+
+def reinitialize() -> None:
+    """Re-initialise PortAudio so that this process sees devices plugged in since it started.
+
+    Every open sound device stream is closed first and reopened afterwards on the same device
+    name (or the default, when that name is gone): PortAudio's terminate would close them anyway.
+    """
+    with _reinit_lock:
+        import sounddevice as sd
+
+        live = [d for d in list(_open_devices) if d.is_open]
+        for device in live:
+            device._close_stream()
+        sd._terminate()
+        sd._initialize()
+        for device in live:
+            try:
+                device._open_stream(find_device(device.device_name, inputs=device.is_input))
+            except AudioDeviceError as exc:
+                log.warning("%s", exc)
+
+
 class _Ring:
     """A small thread-safe frame queue between PortAudio's thread and the event loop."""
 
@@ -195,15 +267,38 @@ class _Ring:
         self.lock = threading.Lock()
 
 
-class SoundDeviceSource:
-    """A microphone through sounddevice; frames of 20 ms at 48 kHz."""
+class _SoundDevice:
+    """What the microphone and the speaker share: the PortAudio stream, and whether it still runs.
 
-    def __init__(self, device: int | str | None = None) -> None:
+    ``healthy()`` tells a device that is gone (unplugged, its sound server stopped): the stream
+    stopped, or its callback has not run for a while. PortAudio through PulseAudio can take ~1.5 s
+    before the first callback of a new stream, so a new stream gets a grace period.
+    """
+
+    is_input = False
+    STALL_AFTER = 1.5  # seconds without a callback once it ran
+    FIRST_CALLBACK_WITHIN = 5.0
+
+    def __init__(self, device: int | str | None, ring: int) -> None:
+        self._ring = _Ring(ring)
+        self._stream: Any = None
+        self.device_name: str | None = None
+        self.opened_at = 0.0
+        self.last_callback = 0.0
+        self._open_stream(device)
+        _open_devices.add(self)
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    def _open_stream(self, device: int | str | None) -> None:
+        kind = "microphone" if self.is_input else "speaker"
         try:
             import sounddevice as sd
 
-            self._ring = _Ring(10)
-            self._stream: Any = sd.InputStream(
+            cls = sd.InputStream if self.is_input else sd.OutputStream
+            stream = cls(
                 samplerate=RATE,
                 blocksize=FRAME_SAMPLES,
                 channels=1,
@@ -211,53 +306,98 @@ class SoundDeviceSource:
                 device=device,
                 callback=self._callback,
             )
-            self._stream.start()
+            stream.start()
+            index = stream.device
+            self.device_name = str(sd.query_devices(index)["name"])
         except Exception as exc:
-            raise AudioDeviceError(f"cannot open the microphone: {exc}") from exc
+            raise AudioDeviceError(f"cannot open the {kind}: {exc}") from exc
+        self._stream = stream
+        self.opened_at = time.monotonic()
+        self.last_callback = 0.0
 
-    def _callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception:
+                pass
+
+    def _callback(self, data: np.ndarray, frames: int, time_: Any, status: Any) -> None:
+        raise NotImplementedError
+
+    def healthy(self, now: float | None = None) -> bool:
+        stream = self._stream
+        if stream is None:
+            return False
+        now = time.monotonic() if now is None else now
+        try:
+            if not stream.active:
+                return False
+        except Exception:
+            return False
+        if self.last_callback:
+            return now - self.last_callback < self.STALL_AFTER
+        return now - self.opened_at < self.FIRST_CALLBACK_WITHIN
+
+    def close(self) -> None:
+        self._close_stream()
+        _open_devices.discard(self)
+
+
+class SoundDeviceSource(_SoundDevice):
+    """A microphone through sounddevice; frames of 20 ms at 48 kHz."""
+
+    is_input = True
+
+    # The device's clock and the send clock both tick every 20 ms, in no fixed phase; a cushion
+    # of frames keeps the jitter of either from turning into a gap (and a 20 ms slip) every time.
+    CUSHION = 2
+
+    def __init__(self, device: int | str | None = None) -> None:
+        self._filling = True
+        super().__init__(device, 10)
+
+    def _callback(self, indata: np.ndarray, frames: int, time_: Any, status: Any) -> None:
+        self.last_callback = time.monotonic()
         with self._ring.lock:
             self._ring.frames.append(indata[:, 0].copy())
 
     def read(self) -> np.ndarray:
         with self._ring.lock:
-            if self._ring.frames:
-                frame = self._ring.frames.popleft()
+            ring = self._ring.frames
+            if self._filling and len(ring) < self.CUSHION:
+                return silence()
+            self._filling = False
+            if ring:
+                frame = ring.popleft()
                 if frame.size == FRAME_SAMPLES:
                     return frame
+            self._filling = True  # ran dry: build the cushion again
         return silence()
 
-    def close(self) -> None:
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except Exception:
-            pass
 
-
-class SoundDeviceSink:
+class SoundDeviceSink(_SoundDevice):
     """A speaker through sounddevice."""
 
+    CUSHION = 3  # frames queued before playing starts (again): the event loop's jitter
+
     def __init__(self, device: int | str | None = None) -> None:
-        try:
-            import sounddevice as sd
+        self._filling = True
+        super().__init__(device, 12)
 
-            self._ring = _Ring(12)
-            self._stream: Any = sd.OutputStream(
-                samplerate=RATE,
-                blocksize=FRAME_SAMPLES,
-                channels=1,
-                dtype="int16",
-                device=device,
-                callback=self._callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise AudioDeviceError(f"cannot open the speaker: {exc}") from exc
-
-    def _callback(self, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, time_: Any, status: Any) -> None:
+        self.last_callback = time.monotonic()
         with self._ring.lock:
-            frame = self._ring.frames.popleft() if self._ring.frames else None
+            ring = self._ring.frames
+            if self._filling and len(ring) < self.CUSHION:
+                frame = None
+            else:
+                self._filling = False
+                frame = ring.popleft() if ring else None
+                if frame is None:
+                    self._filling = True
         if frame is None or frame.size != frames:
             outdata.fill(0)
         else:
@@ -266,10 +406,3 @@ class SoundDeviceSink:
     def write(self, frame: np.ndarray) -> None:
         with self._ring.lock:
             self._ring.frames.append(frame)
-
-    def close(self) -> None:
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except Exception:
-            pass

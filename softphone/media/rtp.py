@@ -528,6 +528,52 @@ class RtpSession:
         logger.debug("RTP %08x bound to %s (RTCP %s)", self.ssrc, self._local, self._local_rtcp or "muxed")
         return self._local
 
+    async def rebind(self, local_host: str) -> Address:
+        """Move to new socket(s) on ``local_host``, e.g. when the old local address went away.
+
+        SSRC, sequence numbers, timestamps and statistics carry on; the owner announces the new address
+        (a re-INVITE).  Not for a transport attached with :meth:`attach_transport` (ICE moves by itself).
+        Returns the new RTP address; the old sockets are closed.
+        """
+        if not self.is_open or self._send_datagram is not None:
+            raise RuntimeError("only an open session on its own sockets can move")
+        loop = asyncio.get_running_loop()
+        mux = self._rtcp_transport is None
+        rtp_sock, rtcp_sock = _bind_pair(local_host, 0, rtcp_mux=mux, port_range=None)
+        transports: list[asyncio.DatagramTransport] = []
+        try:
+            rtp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Endpoint(self._on_rtp_datagram, "RTP"), sock=rtp_sock
+            )
+            transports.append(rtp_transport)
+            if rtcp_sock is not None:
+                rtcp_transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _Endpoint(self._on_rtcp_datagram, "RTCP"), sock=rtcp_sock
+                )
+                transports.append(rtcp_transport)
+        except BaseException:
+            for transport in transports:
+                transport.close()
+            for sock in (rtp_sock, rtcp_sock):
+                if sock is not None:
+                    sock.close()
+            raise
+        old = (self._rtp_transport, self._rtcp_transport)
+        self._rtp_transport = rtp_transport
+        self._rtcp_transport = transports[1] if rtcp_sock is not None else None
+        self._rtp_sock = rtp_sock
+        self._timestamps = _enable_timestamps(rtp_sock)
+        pause = getattr(rtp_transport, "pause_reading", None)
+        if self._reads_deferred and pause is not None:
+            pause()
+        self._local = _normalize_addr(rtp_sock.getsockname())
+        self._local_rtcp = _normalize_addr(rtcp_sock.getsockname()) if rtcp_sock is not None else None
+        for old_transport in old:
+            if old_transport is not None:
+                old_transport.close()
+        logger.info("RTP %08x moved to %s", self.ssrc, self._local)
+        return self._local
+
     def set_remote(
         self,
         host: str,

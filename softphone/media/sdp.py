@@ -37,6 +37,7 @@ __all__ = [
     "AGENT",
     "CODEC_SPECS",
     "DIRECTIONS",
+    "DTLS_PROFILE",
     "SRTP_KEY_LENGTHS",
     "STATIC_PAYLOAD_TYPES",
     "Candidate",
@@ -122,6 +123,8 @@ _MAX_PT = 127
 _RTP_PROFILES_PLAIN = ("RTP/AVP", "RTP/AVPF")
 _RTP_PROFILES_SDES = ("RTP/SAVP", "RTP/SAVPF")
 _DTLS_PROFILE = "UDP/TLS/RTP/SAVPF"
+DTLS_PROFILE = _DTLS_PROFILE
+WEBRTC_MID = "0"  # the mid of our one audio section in WebRTC offers
 _SESSION_ONLY_TYPES = frozenset("vostrzuep")
 _KNOWN_TYPES = frozenset("vosiuepcbtrzkam")
 
@@ -1078,6 +1081,14 @@ class LocalMedia:
     accept_dtls: bool = False
     """Answer UDP/TLS/RTP/SAVPF offers (DTLS-SRTP is then the caller's business); needs dtls_fingerprints."""
     dtls_fingerprints: list[tuple[str, str]] = field(default_factory=list)
+    profile: str = "classic"
+    """What offers use: classic (RTP/AVP or RTP/SAVP, SDES keys) or webrtc (UDP/TLS/RTP/SAVPF with DTLS-SRTP,
+    ICE, rtcp-mux and BUNDLE: RFC 8829 §5.2, RFC 8842).  Answers always follow the offer's profile."""
+    ssrc: int | None = None
+    """Our RTP SSRC and RTCP CNAME, announced with a=ssrc (RFC 5576) in WebRTC descriptions."""
+    cname: str | None = None
+    msid: tuple[str, str] | None = None
+    """(stream id, track id) for a=msid (RFC 8830) in WebRTC descriptions: a browser's track gets a stream."""
     ice: IceParameters | None = None
     """Our ICE credentials and candidates, put in offers and in answers to ICE offers."""
     prefer_local_order: bool = False
@@ -1098,6 +1109,10 @@ class LocalMedia:
             raise ValueError("SRTP needs at least one crypto suite")
         if self.accept_dtls and not self.dtls_fingerprints:
             raise ValueError("accept_dtls needs dtls_fingerprints")
+        if self.profile not in ("classic", "webrtc"):
+            raise ValueError(f"profile must be classic or webrtc, not {self.profile!r}")
+        if self.profile == "webrtc" and (not self.accept_dtls or self.ice is None or self.srtp == "off"):
+            raise ValueError("the webrtc profile needs DTLS fingerprints, ICE and SRTP")
         if not 0 <= self.port <= _MAX_PORT:
             raise ValueError(f"bad port {self.port}")
         if self.rtcp_port is not None and not 0 < self.rtcp_port <= _MAX_PORT:
@@ -1195,6 +1210,9 @@ class Negotiated:
     """Every codec the remote may send us, with the payload type it will carry (ours)."""
     ice: IceParameters | None = None
     dtls: DtlsParameters | None = None
+    """The peer's DTLS-SRTP fingerprints and setup (UDP/TLS/RTP/SAVPF only)."""
+    dtls_role: str | None = None
+    """Our DTLS role from the a=setup exchange (RFC 5763 §5): client (we start the handshake) or server."""
     media_index: int = 0
     mid: str | None = None
 
@@ -1210,7 +1228,8 @@ def create_offer(
     For hold, offer again with ``dataclasses.replace(local, direction="sendonly")``: the session
     keeps the origin and bumps the version.
     """
-    profile = "RTP/SAVP" if local.srtp == "required" else "RTP/AVP"
+    webrtc = local.profile == "webrtc"
+    profile = _DTLS_PROFILE if webrtc else "RTP/SAVP" if local.srtp == "required" else "RTP/AVP"
     media = MediaDescription(kind="audio", port=local.port, proto=profile, formats=[])
     used: set[int] = set()
     next_dynamic = 96
@@ -1235,21 +1254,44 @@ def create_offer(
             pt = dynamic(_TELEPHONE_EVENT_PTS.get(rate))
             used.add(pt)
             media.add_codec(Codec(pt, TELEPHONE_EVENT, rate, 1, _TELEPHONE_EVENT_FMTP))
-    if local.srtp != "off":
+    if local.srtp != "off" and not webrtc:
         media.crypto = [
             Crypto.with_key(tag, suite, session.key(suite, key_factory))
             for tag, suite in enumerate(local.crypto_suites, 1)
         ]
     media.ptime = local.ptime
     media.direction = local.direction
-    media.rtcp_mux = local.rtcp_mux
-    if local.rtcp_port is not None:
+    media.rtcp_mux = local.rtcp_mux or webrtc
+    if local.rtcp_port is not None and not media.rtcp_mux:
         media.rtcp = (local.rtcp_port, None)
     _add_local_ice(media, local)
     description = SessionDescription(
         session_name=session.session_name, connection=local.address, media=[media]
     )
+    if webrtc:
+        # RFC 8842 §5.2: the offerer lets the answerer pick the DTLS role
+        media.fingerprints = list(local.dtls_fingerprints)
+        media.setup = "actpass"
+        media.mid = WEBRTC_MID
+        _add_webrtc_attributes(media, local, rtcp_rsize=True)
+        description.groups = [("BUNDLE", [WEBRTC_MID])]  # RFC 8843: browsers bundle everything
     return session.stamp(description)
+
+
+def _add_webrtc_attributes(media: MediaDescription, local: LocalMedia, *, rtcp_rsize: bool) -> None:
+    """rtcp-rsize (RFC 5506), msid (RFC 8830) and ssrc (RFC 5576): what a browser's description carries.
+
+    Without a=msid a browser's track event has no stream; without a=ssrc it still accepts our RTP (the
+    first unsignalled SSRC), but names it only once the first packet arrives.
+    """
+    if rtcp_rsize:
+        media.attributes.append(("rtcp-rsize", None))
+    if local.msid is not None:
+        media.attributes.append(("msid", " ".join(local.msid)))
+    if local.ssrc is not None:
+        media.attributes.append(("ssrc", f"{local.ssrc} cname:{local.cname or AGENT}"))
+        if local.msid is not None:
+            media.attributes.append(("ssrc", f"{local.ssrc} msid:{' '.join(local.msid)}"))
 
 
 def _add_local_ice(media: MediaDescription, local: LocalMedia) -> None:
@@ -1383,6 +1425,7 @@ def _answer_stream(
     if dtls is not None:
         answer.fingerprints = list(local.dtls_fingerprints)
         answer.setup = "passive" if dtls.setup == "active" else "active"  # RFC 5763 §5
+        _add_webrtc_attributes(answer, local, rtcp_rsize=offered.attribute("rtcp-rsize") is not None)
 
     negotiated = Negotiated(
         codec=replace(remote_codec),
@@ -1405,6 +1448,7 @@ def _answer_stream(
         recv_codecs=[replace(our_codec)],
         ice=remote_ice,
         dtls=dtls,
+        dtls_role=None if dtls is None else "client" if answer.setup == "active" else "server",
         media_index=index,
         mid=offered.mid,
     )
@@ -1525,6 +1569,8 @@ def negotiate_answer(offer: SessionDescription, answer: SessionDescription, loca
         recv_codecs=[replace(our) for _, our in pairs],
         ice=theirs.ice_parameters(answer),
         dtls=dtls,
+        # we offered actpass; an answer without a=setup means active (RFC 4145 §4)
+        dtls_role=None if dtls is None else "client" if dtls.setup == "passive" else "server",
         media_index=index,
         mid=theirs.mid or ours.mid,
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .aec import make_echo_canceller
 from .codecs import AudioCodec, UnsupportedCodec, make_codec
 from .devices import (
     AudioDeviceError,
@@ -22,6 +24,7 @@ from .devices import (
 from .ice import IceError, IceTransport
 from .rtp import RtpSession
 from .sdp import (
+    DTLS_PROFILE,
     IceParameters,
     LocalMedia,
     Negotiated,
@@ -35,7 +38,8 @@ from .sdp import (
     parse_sdp,
 )
 from .srtp import SrtpContext, SrtpKey
-from .stream import AudioStream, StreamSettings
+from .stream import AudioStream, Level, StreamSettings, TonePlayer
+from .webrtc import DtlsCertificate, DtlsError, DtlsSrtpTransport
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,13 @@ class MediaOptions:
     turn_password: str | None = None
     ice_relay_only: bool = False  # offer the relayed candidate only (hides our addresses)
     ice_timeout: float = 20.0  # seconds for the connectivity checks
+    profile: str = "auto"
+    """What our offers use: classic (RTP/AVP or RTP/SAVP with SDES, ICE only with ``ice``) or webrtc
+    (UDP/TLS/RTP/SAVPF: DTLS-SRTP, ICE, rtcp-mux, BUNDLE; what browsers and WebRTC gateways want); auto is
+    resolved by softphone.core per call (webrtc over WebSocket accounts).  Offers are answered in whatever
+    profile they use.  ``srtp="off"`` rules webrtc out (it is encrypted by definition)."""
+    aec: str = "none"  # echo canceller (docs/AEC.md): auto | webrtc | speex | none; "auto" for sound devices
+    noise_suppression: bool = True  # with the echo canceller
 
 
 class AudioCallMedia:
@@ -100,10 +111,33 @@ class AudioCallMedia:
         self._ice_remote: tuple[str, str] | None = None  # the peer's ufrag/pwd we run the checks with
         self._ice_plain = False  # ICE on our side, the peer has none: plain media from our default candidate
         self._ice_pending: Coroutine[Any, Any, None] | None = None  # checks to run once start() was called
+        self.profile = "classic"  # of this call: classic or webrtc, decided by open()
+        self.dtls: DtlsSrtpTransport | None = None
+        self._dtls_peer: tuple[str, list[tuple[str, str]]] | None = None  # our role, the peer's fingerprints
+        self._local_host: str | None = None
+        self.on_levels: Callable[[Level, Level], None] | None = None
+        self._volume = 1.0
+        self._gain = 1.0
+        self._tone_player: TonePlayer | None = None
 
     # -- offer/answer --
-    async def open(self, local_host: str) -> None:
+    async def open(
+        self, local_host: str, *, offer: bytes | None = None, auto_profile: str | None = None
+    ) -> None:
+        """Get the sockets (and ICE candidates) ready.  ``offer``: the offer we are going to answer, whose
+        profile decides ours; otherwise ``options.profile``, where ``auto`` means ``auto_profile``."""
         self._preload_source()
+        self._local_host = local_host
+        self.profile = self._choose_profile(offer, auto_profile)
+        if self.profile == "webrtc":
+            try:
+                await self._open_webrtc(local_host)
+            except IceError as exc:
+                if offer is None:
+                    raise
+                # 488 rather than a 500: a caller that can fall back to classic RTP will
+                raise self.error_type(f'301 softphone "No ICE candidate for WebRTC media: {exc}"') from None
+            return
         if self.options.ice and await self._open_ice(local_host):
             return
         host, port = await self.rtp.open(local_host, port_range=self.options.port_range)
@@ -155,6 +189,96 @@ class AudioCallMedia:
         )
         return True
 
+    def _choose_profile(self, offer: bytes | None, auto_profile: str | None) -> str:
+        if self.options.srtp == "off":
+            return "classic"
+        if offer is not None:
+            try:
+                description = parse_sdp(offer)
+            except SdpError:
+                return "classic"  # answer() says what is wrong with it
+            audio = next((m for m in description.media if m.kind == "audio" and m.port != 0), None)
+            return "webrtc" if audio is not None and audio.proto.upper() == DTLS_PROFILE else "classic"
+        profile = self.options.profile
+        if profile == "auto":
+            profile = auto_profile or "classic"
+        if profile not in ("classic", "webrtc"):
+            raise ValueError(f"media profile must be classic, webrtc or auto, not {profile!r}")
+        return profile
+
+    async def _open_webrtc(self, local_host: str) -> None:
+        """ICE (mandatory here: RFC 8827 §6.3) and a DTLS endpoint on it; RTP goes rtp -> DTLS -> ICE.
+
+        Without any ICE candidate (no interface but loopback, or no relay with relay-only) there is no
+        WebRTC call: IceError (an OSError), the call fails as with any socket error.
+        """
+        options = self.options
+        ice = IceTransport()
+        try:
+            await ice.gather(
+                stun_server=options.stun_server,
+                turn_server=options.turn_server,
+                turn_username=options.turn_username,
+                turn_password=options.turn_password,
+                relay_only=options.ice_relay_only,
+            )
+            default = ice.default_candidate(6 if ":" in local_host else 4)
+            await self.rtp.open(local_host, rtcp_mux=True)  # a placeholder: attach_transport() closes it
+        except BaseException:
+            await ice.close()
+            raise
+        dtls = DtlsSrtpTransport(
+            DtlsCertificate.generate(),
+            send=ice.send,
+            on_rtp=self.rtp.receive_datagram,
+            on_keys=self.rtp.set_srtp,
+        )
+        ice.on_datagram = dtls.receive_datagram
+        self.rtp.attach_transport(dtls.send_rtp)
+        self.ice, self.dtls = ice, dtls
+        stream_id = secrets.token_hex(8)
+        self.local = LocalMedia(
+            address=default.address,
+            port=default.port,
+            codecs=list(options.codecs),
+            srtp=options.srtp,
+            rtcp_mux=True,
+            ice=ice.local_parameters(),
+            accept_dtls=True,
+            dtls_fingerprints=[dtls.fingerprint],
+            profile="webrtc",
+            ssrc=self.rtp.ssrc,
+            cname=self.rtp.cname,
+            msid=(stream_id, f"{stream_id}-audio"),
+        )
+
+    async def fallback_to_classic(self) -> bool:
+        """Our WebRTC offer was refused (488/415/606): close ICE and DTLS and get ready for a classic offer.
+
+        False when there is nothing to fall back from (the offer was classic already, or media started).
+        """
+        if self.profile != "webrtc" or self._started or self._local_host is None:
+            return False
+        log.info("WebRTC offer refused: offering classic RTP instead")
+        if self.dtls is not None:
+            await self.dtls.close()
+        if self.ice is not None:
+            await self.ice.close()
+        await self.rtp.close()
+        self.rtp = RtpSession()
+        self.ice = self.dtls = None
+        self._last_offer = None
+        self.sdp_session = SdpSession()
+        self.profile = "classic"
+        host = self._local_host
+        if self.options.ice and await self._open_ice(host):
+            return True
+        host, port = await self.rtp.open(host, port_range=self.options.port_range)
+        self.local = LocalMedia(
+            address=host, port=port, codecs=list(self.options.codecs), srtp=self.options.srtp, rtcp_mux=True
+        )
+        return True
+
     def _local(self) -> LocalMedia:
         assert self.local is not None, "open() first"
         direction = "sendonly" if self.local_hold else "sendrecv"
@@ -166,7 +290,10 @@ class AudioCallMedia:
 
     def answer(self, offer: bytes) -> bytes:
         try:
-            description, negotiated = create_answer(parse_sdp(offer), self._local(), session=self.sdp_session)
+            parsed = parse_sdp(offer)
+            if self.profile == "webrtc" and self._choose_profile(offer, None) != "webrtc":
+                raise NegotiationError(301, "Cannot change from WebRTC to classic RTP in this call")
+            description, negotiated = create_answer(parsed, self._local(), session=self.sdp_session)
         except NegotiationError as exc:
             raise self.error_type(exc.warning, exc.status) from None
         except SdpError as exc:
@@ -221,7 +348,9 @@ class AudioCallMedia:
             rtcp_mux=negotiated.rtcp_mux,
             clock_rate=negotiated.codec.clock_rate,
         )
-        if negotiated.srtp and negotiated.local_crypto and negotiated.remote_crypto:
+        if self.dtls is not None:
+            self._apply_dtls(negotiated)  # the keys come from the handshake, in the SrtpContext it gives
+        elif negotiated.srtp and negotiated.local_crypto and negotiated.remote_crypto:
             tx = SrtpKey.from_inline(negotiated.local_crypto.suite, negotiated.local_crypto.key_params)
             rx = SrtpKey.from_inline(negotiated.remote_crypto.suite, negotiated.remote_crypto.key_params)
             self.rtp.set_srtp(SrtpContext(tx, rx))
@@ -232,6 +361,16 @@ class AudioCallMedia:
             if codec_changed and self._codec is not None:
                 self.stream.codec = self._codec
             self.stream.update(settings)
+
+    def _apply_dtls(self, negotiated: Negotiated) -> None:
+        if negotiated.dtls is None or negotiated.dtls_role is None:
+            raise ValueError("DTLS parameters missing")
+        peer = (negotiated.dtls_role, list(negotiated.dtls.fingerprints))
+        if self._dtls_peer is None:
+            self._dtls_peer = peer
+        elif peer != self._dtls_peer:
+            # a new fingerprint or role means a new association (RFC 8842 §5.5); we keep the running one
+            log.warning("DTLS renegotiation asked by the peer is not supported; keeping the association")
 
     def _apply_ice(self, negotiated: Negotiated, *, controlling: bool) -> None:
         """The first time the peer's ICE parameters are known, get the connectivity checks ready (the offerer
@@ -266,6 +405,8 @@ class AudioCallMedia:
         except (IceError, RuntimeError) as exc:
             # no media: the media timeout ends the call
             log.log(logging.INFO if ice.state == "closed" else logging.ERROR, "%s", exc)
+            return
+        await self._start_dtls()
 
     async def _ice_connect_plain(self, ice: IceTransport, host: str, port: int) -> None:
         log.info("the peer does not do ICE: media to %s:%d from our default candidate", host, port)
@@ -273,6 +414,19 @@ class AudioCallMedia:
             await ice.connect_plain(host, port)
         except (IceError, RuntimeError) as exc:
             log.log(logging.INFO if ice.state == "closed" else logging.ERROR, "%s", exc)
+            return
+        await self._start_dtls()
+
+    async def _start_dtls(self) -> None:
+        """The DTLS handshake, once ICE carries datagrams; a failure leaves the call without media (the
+        media timeout ends it), as a failed ICE check does."""
+        if self.dtls is None or self._dtls_peer is None:
+            return
+        role, fingerprints = self._dtls_peer
+        try:
+            await self.dtls.start(role, fingerprints)
+        except (DtlsError, RuntimeError) as exc:
+            log.debug("no DTLS: %s", exc)
 
     def _settings(self) -> StreamSettings:
         n = self.negotiated
@@ -308,6 +462,9 @@ class AudioCallMedia:
             return
         self._started = True
         self._launch_ice()
+        if self._tone_player is not None:  # the ringback ends where the call's audio begins
+            self._tone_player.stop()
+            self._tone_player = None
         try:
             self._source = self._source or (
                 self.options.source_factory()
@@ -316,7 +473,7 @@ class AudioCallMedia:
                 if self.options.play
                 else NullSource()
             )
-            self._sink = (
+            self._sink = self._sink or (
                 self.options.sink_factory()
                 if self.options.sink_factory
                 else WavFileSink(self.options.record)
@@ -335,7 +492,14 @@ class AudioCallMedia:
             on_dtmf=self._dtmf,
             min_delay_ms=self.options.jitter_min_ms,
             max_delay_ms=self.options.jitter_max_ms,
+            aec=(
+                make_echo_canceller(self.options.aec, noise_suppression=self.options.noise_suppression)
+                if self.options.aec != "none"
+                else None
+            ),
+            on_levels=self._levels,
         )
+        self.stream.volume, self.stream.gain = self._volume, self._gain
         self.stream.start()
         self._watchdog = asyncio.ensure_future(self._watch_media())
 
@@ -362,11 +526,16 @@ class AudioCallMedia:
                 return
 
     async def stop(self) -> None:
+        if self._tone_player is not None:
+            self._tone_player.stop()
+            self._tone_player = None
         if self._watchdog is not None:
             self._watchdog.cancel()
         if self.stream is not None:
             await self.stream.stop()
         await self.rtp.close()  # its RTCP BYE still goes over ICE
+        if self.dtls is not None:
+            await self.dtls.close()  # close_notify, before ICE goes
         if self._ice_task is not None:
             self._ice_task.cancel()
         if self._ice_pending is not None:
@@ -390,10 +559,60 @@ class AudioCallMedia:
         self._source, self._sink = source, sink
         if self.stream is not None:
             self.stream.source, self.stream.sink = source, sink
+            if self.stream.aec is not None and (source, sink) != old:
+                self.stream.aec.reset()  # another room, another echo path
         if close_old:
             for device in old:
                 if device is not None and device is not source and device is not sink:
                     device.close()
+
+    # -- local tones, volume, levels (softphone.core drives them) --
+    def play_tone(self, tone: AudioSource | None) -> bool:
+        """Play a local tone into this call's speaker (ringback, call waiting), or stop it (None).
+
+        Before the call's audio starts, the speaker is opened early and the tone runs on its own
+        clock; once it runs, the tone is mixed into what the speaker plays (and into the echo
+        canceller's reference). False when there is no speaker to play it on.
+        """
+        if self.stream is not None:
+            self.stream.tone = tone
+            return True
+        if self._tone_player is not None:
+            self._tone_player.stop()
+            self._tone_player = None
+        if tone is None or self._started:
+            return tone is None
+        if self._sink is None:
+            try:
+                self._sink = (
+                    self.options.sink_factory()
+                    if self.options.sink_factory
+                    else WavFileSink(self.options.record)
+                    if self.options.record
+                    else NullSink()
+                )
+            except AudioDeviceError as exc:
+                log.error("audio device: %s", exc)
+                return False
+        self._tone_player = TonePlayer(self._sink, tone)
+        self._tone_player.start()
+        return True
+
+    def set_volume(self, volume: float) -> None:
+        """Speaker volume of this call, a linear factor (1.0 as received, 0 silent, up to 4)."""
+        self._volume = min(max(float(volume), 0.0), 4.0)
+        if self.stream is not None:
+            self.stream.volume = self._volume
+
+    def set_gain(self, gain: float) -> None:
+        """Microphone gain of this call, a linear factor (1.0 as captured, 0 silent, up to 4)."""
+        self._gain = min(max(float(gain), 0.0), 4.0)
+        if self.stream is not None:
+            self.stream.gain = self._gain
+
+    def _levels(self, mic: Level, speaker: Level) -> None:
+        if self.on_levels is not None:
+            self.on_levels(mic, speaker)
 
     def send_dtmf(self, digits: str) -> bool:
         return self.stream is not None and self.stream.send_dtmf(digits)
@@ -406,11 +625,15 @@ class AudioCallMedia:
         n = self.negotiated
         if n is None:
             return {}
+        webrtc = self.dtls is not None
         return {
             "codec": n.codec.name,
             "clock_rate": n.codec.clock_rate,
-            "srtp": bool(n.srtp),
-            "profile": n.profile,
+            # classic calls keep their RTP profile and a bool here, as before WebRTC existed
+            "srtp": "dtls" if webrtc else bool(n.srtp),
+            "profile": "webrtc" if webrtc else n.profile,
+            "media_profile": self.profile,
+            "transport_profile": n.profile,
             "dtmf": n.telephone_event_send_pt is not None,
         } | ({"ice": n.ice is not None} if self.ice is not None else {})
 
@@ -433,4 +656,6 @@ class AudioCallMedia:
             out.update(self.stream.stats())
         if self.ice is not None:
             out.update(self.ice.stats())
+        if self.dtls is not None:
+            out.update(self.dtls.stats())
         return out

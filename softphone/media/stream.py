@@ -8,6 +8,10 @@ path (a fixed 16-packet buffer, no concealment) is not used, for any profile.
 Both clocks are one timer (one event loop wakeup per frame); where the RTP session supports it
 (``RtpSession.defer_reads``, Linux) the packets are read on that timer too, just before playout,
 rather than with a wakeup of their own.
+
+On the way, the stream also applies the microphone gain and the speaker volume, mixes a local
+tone (ringback, call waiting) into what the speaker plays, cancels the speaker's echo in the
+microphone (``aec``, docs/AEC.md) and measures both levels (``on_levels``, every 100 ms).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from .aec import EchoCanceller
 from .audio import FRAME_MS
 from .codecs import AudioCodec
-from .devices import AudioSink, AudioSource, silence
+from .devices import FRAME_SAMPLES, AudioSink, AudioSource, silence
 from .dtmf import DtmfReceiver, DtmfSender
 from .jitter import JitterBuffer
 
@@ -31,6 +36,65 @@ log = logging.getLogger(__name__)
 
 TICK = FRAME_MS / 1000.0
 RESYNC_AFTER = 0.2  # a loop that fell this far behind (a stalled event loop) starts afresh
+LEVEL_FRAMES = 5  # levels are reported every 5 frames = 100 ms
+LEVEL_FLOOR_DB = -96.0  # what silence reads as (16-bit range); JSON has no -inf
+FULL_SCALE = 32768.0
+
+
+@dataclass(frozen=True)
+class Level:
+    """Peak and RMS of 100 ms of audio, in dBFS (RMS relative to a full-scale square wave, so a
+    full-scale sine reads -3 dB)."""
+
+    peak_db: float
+    rms_db: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"peak": self.peak_db, "rms": self.rms_db}
+
+
+class LevelMeter:
+    """Accumulates frames and gives one Level per LEVEL_FRAMES of them."""
+
+    def __init__(self) -> None:
+        self._peak = 0
+        self._energy = 0.0
+        self._samples = 0
+        self._frames = 0
+
+    def add(self, frame: np.ndarray) -> Level | None:
+        if frame.size:
+            self._peak = max(self._peak, int(frame.max()), -int(frame.min()))
+            f = frame.astype(np.float32)
+            self._energy += float(np.dot(f, f))
+            self._samples += frame.size
+        self._frames += 1
+        if self._frames < LEVEL_FRAMES:
+            return None
+        level = Level(
+            _db(self._peak / FULL_SCALE), _db((self._energy / max(self._samples, 1)) ** 0.5 / FULL_SCALE)
+        )
+        self._peak, self._energy, self._samples, self._frames = 0, 0.0, 0, 0
+        return level
+
+
+def _db(ratio: float) -> float:
+    if ratio <= 0:
+        return LEVEL_FLOOR_DB
+    return round(max(LEVEL_FLOOR_DB, 20 * float(np.log10(ratio))), 1)
+
+
+def scale(frame: np.ndarray, factor: float) -> np.ndarray:
+    """The frame times a linear factor, clipped to int16."""
+    if factor == 1.0:
+        return frame
+    out: np.ndarray = np.clip(frame.astype(np.float32) * factor, -32768, 32767).astype(np.int16)
+    return out
+
+
+def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(a.astype(np.int32) + b.astype(np.int32), -32768, 32767).astype(np.int16)
+    return out
 
 
 @dataclass
@@ -56,6 +120,8 @@ class AudioStream:
         on_dtmf: Callable[[str], None] | None = None,
         min_delay_ms: float = 20,
         max_delay_ms: float = 200,
+        aec: EchoCanceller | None = None,
+        on_levels: Callable[[Level, Level], None] | None = None,
     ) -> None:
         self.rtp = rtp
         self.codec = codec
@@ -70,6 +136,15 @@ class AudioStream:
             max_delay_ms=max_delay_ms,
         )
         self.muted = False
+        self.volume = 1.0  # speaker, linear factor
+        self.gain = 1.0  # microphone, linear factor
+        self.aec = aec
+        self.tone: AudioSource | None = None  # mixed into what the speaker plays (ringback, call waiting)
+        self.on_levels = on_levels
+        self._far_end = silence()  # what the speaker played last tick: the echo canceller's reference
+        self._mic_meter = LevelMeter()
+        self._speaker_meter = LevelMeter()
+        self._mic_level: Level | None = None
         self._timestamp = int.from_bytes(np.random.bytes(4), "big")
         self._dtmf_sender = DtmfSender(clock_rate=settings.dtmf_rate)
         self._dtmf_receiver = DtmfReceiver(clock_rate=settings.dtmf_rate)
@@ -133,14 +208,28 @@ class AudioStream:
             self._clock_start, self._ticks = loop.time(), 0  # the loop stalled: start afresh
         for tick in (self._send_tick, self._read_tick, self._play_tick):
             try:
-                tick(loop.time())
+                tick(loop.time())  # each its own time: packets read on this tick arrive after the send
             except Exception:
                 log.exception("audio tick failed")
         if self._timer is not None:  # not stopped by a tick
             self._schedule_tick()
 
+    def step(self, now: float) -> None:
+        """One 20 ms tick: send a frame, then play one. The clock calls it; tests and benches may too."""
+        for tick in (self._send_tick, self._read_tick, self._play_tick):
+            try:
+                tick(now)
+            except Exception:
+                log.exception("audio tick failed")
+
     def _send_tick(self, now: float) -> None:
         frame = self.source.read()
+        if self.aec is not None:
+            # on every tick, also muted or on hold, so that the filter stays adapted
+            frame = self.aec.process(frame, self._far_end)
+        frame = scale(frame, self.gain)
+        if self.on_levels is not None:
+            self._mic_level = self._mic_meter.add(frame) or self._mic_level
         step = self.codec.timestamp_step
         if not self.settings.sending:
             self._timestamp = (self._timestamp + step) & 0xFFFFFFFF
@@ -183,8 +272,23 @@ class AudioStream:
             assert isinstance(item, bytes)
             frame = self.codec.decode(item)
             self.frames_played += 1
-        if self.settings.receiving:
+        tone = self.tone
+        if self.settings.receiving or tone is not None:
+            frame = scale(frame, self.volume) if self.settings.receiving else silence()
+            if tone is not None:
+                frame = mix(frame, tone.read())
+                if getattr(tone, "finished", False):
+                    self.tone = None
             self.sink.write(frame)
+            self._far_end = frame if frame.size == FRAME_SAMPLES else silence()
+        else:
+            self._far_end = silence()
+        if self.on_levels is not None:
+            level = self._speaker_meter.add(self._far_end)
+            if level is not None:
+                mic = self._mic_level or Level(LEVEL_FLOOR_DB, LEVEL_FLOOR_DB)
+                self._mic_level = None
+                self.on_levels(mic, level)
 
     # -- receive --
     def _on_packet(self, packet: Any, arrival: float) -> None:
@@ -208,6 +312,53 @@ class AudioStream:
             "played_frames": self.frames_played,
             "late_packets": int(getattr(j, "late", 0)),
         }
+
+
+class TonePlayer:
+    """Plays a tone into a sink on its own 20 ms clock, when no AudioStream runs there: the
+    ringback before the call's media starts, the ringtone on the ringing device."""
+
+    def __init__(self, sink: AudioSink, tone: AudioSource, *, close_sink: bool = False) -> None:
+        self.sink = sink
+        self.tone = tone
+        self.close_sink = close_sink
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._start = 0.0
+        self._ticks = 0
+
+    @property
+    def playing(self) -> bool:
+        return self._timer is not None
+
+    def start(self) -> None:
+        if self._timer is None:
+            self._loop = asyncio.get_running_loop()
+            self._start, self._ticks = self._loop.time(), 0
+            self._tick()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.close_sink:
+            self.close_sink = False
+            self.sink.close()
+
+    def _tick(self) -> None:
+        assert self._loop is not None
+        try:
+            self.sink.write(self.tone.read())
+        except Exception:
+            log.exception("tone playback failed")
+        if getattr(self.tone, "finished", False):
+            self._timer = None
+            self.stop()
+            return
+        self._ticks += 1
+        if self._loop.time() - (self._start + self._ticks * TICK) > RESYNC_AFTER:
+            self._start, self._ticks = self._loop.time(), 1
+        self._timer = self._loop.call_at(self._start + self._ticks * TICK, self._tick)
 
 
 def monotonic() -> float:

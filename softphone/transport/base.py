@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 STREAM_TRANSPORTS = frozenset({"tcp", "tls", "ws", "wss"})
+WEBSOCKET_TRANSPORTS = frozenset({"ws", "wss"})
 SECURE_TRANSPORTS = frozenset({"tls", "wss"})
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 80, "wss": 443}
 
@@ -26,13 +27,16 @@ class Destination:
     """Where a message goes: a transport, an IP address and a port.
 
     ``server_name`` is the host name the address came from; TLS checks the peer's
-    certificate against it (RFC 5922).
+    certificate against it (RFC 5922). ``url`` is the WebSocket URL of a ws/wss
+    destination (RFC 7118), when it is not ``ws(s)://server_name:port/``; it is not
+    part of the destination's identity (``key``).
     """
 
     transport: str
     address: str
     port: int
     server_name: str | None = None
+    url: str | None = field(default=None, compare=False)
 
     @property
     def reliable(self) -> bool:

@@ -1,4 +1,4 @@
-"""asyncio UDP, TCP and TLS transports behind one interface (RFC 3261 §18)."""
+"""asyncio UDP, TCP, TLS and WebSocket transports behind one interface (RFC 3261 §18, RFC 7118)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import cast
 
 from ..sip.errors import ParseError
 from ..sip.framing import KeepAlivePing, KeepAlivePong, StreamFramer
-from .base import Destination, Source, TransportError
+from .base import WEBSOCKET_TRANSPORTS, Destination, Source, TransportError
+from .websocket import WebSocketFlow, default_url, random_invalid_host
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,18 @@ class _Connection(asyncio.Protocol):
             else:
                 self.manager._deliver(frame, source)
 
+    @property
+    def is_open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
     def write(self, data: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
             raise TransportError(f"connection to {self.dest} is closed")
         self.transport.write(data)
+
+    def ping(self) -> None:
+        """A CRLFCRLF keep-alive (RFC 5626 §4.4.1)."""
+        self.write(b"\r\n\r\n")
 
     def close(self) -> None:
         if self.transport is not None:
@@ -116,8 +125,8 @@ class TransportManager:
     """Owns the sockets; sends bytes to destinations and delivers what arrives.
 
     UDP uses one socket for everything (symmetric signalling, so NATs keep one
-    mapping); TCP and TLS keep one connection per destination, reused for every
-    request and response on it (RFC 3261 §18.1.1, RFC 5626 flows).
+    mapping); TCP, TLS and WebSocket keep one connection per destination, reused for
+    every request and response on it (RFC 3261 §18.1.1, RFC 5626 flows, RFC 7118 §5).
     """
 
     def __init__(
@@ -134,8 +143,13 @@ class TransportManager:
         self.tls = tls or TlsSettings()
         self._udp: _UdpProtocol | None = None
         self._udp_local: tuple[str, int] = ("0.0.0.0", 0)
-        self._connections: dict[tuple[str, str, int], _Connection] = {}
-        self._connecting: dict[tuple[str, str, int], asyncio.Future[_Connection]] = {}
+        self._connections: dict[tuple[str, str, int], _Connection | WebSocketFlow] = {}
+        self._connecting: dict[tuple[str, str, int], asyncio.Future[_Connection | WebSocketFlow]] = {}
+        self._ws_urls: dict[tuple[str, str, int], str] = {}
+        # Via and Contact host of every WebSocket flow (RFC 7118 §5.2); one name for the
+        # whole manager, so a binding registered again after a reconnect stays the same.
+        self.ws_host = random_invalid_host()
+        self.user_agent: str | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self.dropped = 0
 
@@ -198,13 +212,35 @@ class TransportManager:
         conn.write(data)
 
     async def local_address(self, dest: Destination) -> tuple[str, int]:
-        """The local address and port a message to ``dest`` leaves from (for Via and Contact)."""
+        """The local address and port a message to ``dest`` leaves from (for media, Via and Contact)."""
         if dest.transport == "udp":
             if self._udp is None:
                 await self.start_udp()
             return self.local_for_udp(dest)
         conn = await self._connection(dest)
         return conn.local
+
+    async def sent_by(self, dest: Destination) -> tuple[str, int | None]:
+        """Host and port for Via and Contact of a message to ``dest``.
+
+        A WebSocket client cannot be reached at its socket's address: it uses a
+        random ``.invalid`` name without a port (RFC 7118 §5.2, §5.4); the server
+        sends everything back over the connection.
+        """
+        if dest.transport in WEBSOCKET_TRANSPORTS:
+            await self._connection(dest)
+            return self.ws_host, None
+        host, port = await self.local_address(dest)
+        return host, port
+
+    def advertised(self, source: Source) -> tuple[str, int | None]:
+        """Contact host and port for an answer to a request that arrived from ``source``."""
+        if source.transport in WEBSOCKET_TRANSPORTS:
+            return self.ws_host, None
+        host = source.local_address
+        if host in ("0.0.0.0", "::"):
+            host = self.local_for_udp(source.destination)[0]
+        return host, source.local_port
 
     def local_for_udp(self, dest: Destination) -> tuple[str, int]:
         host, port = self._udp_local
@@ -214,7 +250,7 @@ class TransportManager:
 
     def is_connected(self, dest: Destination) -> bool:
         conn = self._connections.get(dest.key)
-        return conn is not None and conn.transport is not None and not conn.transport.is_closing()
+        return conn is not None and conn.is_open
 
     def last_pong(self, dest: Destination) -> float:
         """When the stream to ``dest`` last answered a keep-alive ping (-1: no such stream)."""
@@ -222,7 +258,8 @@ class TransportManager:
         return conn.last_pong if conn is not None else -1.0
 
     def keepalive(self, dest: Destination) -> None:
-        """Send a CRLFCRLF ping (RFC 5626 §4.4.1) on a stream, or CRLF on UDP (§3.5.1 style)."""
+        """Send a CRLFCRLF ping (RFC 5626 §4.4.1) on a stream, CRLF on UDP (§3.5.1 style),
+        a WebSocket Ping on a WebSocket (RFC 7118 §6)."""
         try:
             if dest.transport == "udp":
                 if self._udp is not None and self._udp.transport is not None:
@@ -230,7 +267,7 @@ class TransportManager:
             else:
                 conn = self._connections.get(dest.key)
                 if conn is not None:
-                    conn.write(b"\r\n\r\n")
+                    conn.ping()
         except (OSError, TransportError) as exc:
             log.info("keep-alive to %s failed: %s", dest, exc)
 
@@ -242,23 +279,28 @@ class TransportManager:
     async def close(self) -> None:
         for server in self._servers:
             server.close()
+        flows = [conn for conn in self._connections.values() if isinstance(conn, WebSocketFlow)]
         for conn in list(self._connections.values()):
             conn.close()
         if self._udp is not None and self._udp.transport is not None:
             self._udp.transport.close()
+        # A WebSocket is closed with a handshake (RFC 6455 §7): give it a moment.
+        await asyncio.gather(*(flow.wait_closed() for flow in flows))
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
 
     # -- internals --
-    async def _connection(self, dest: Destination) -> _Connection:
+    async def _connection(self, dest: Destination) -> _Connection | WebSocketFlow:
+        if dest.url is not None:
+            self._ws_urls[dest.key] = dest.url
         conn = self._connections.get(dest.key)
-        if conn is not None and conn.transport is not None and not conn.transport.is_closing():
+        if conn is not None and conn.is_open:
             return conn
         pending = self._connecting.get(dest.key)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[_Connection | WebSocketFlow] = asyncio.get_running_loop().create_future()
         self._connecting[dest.key] = future
         try:
             conn = await self._connect(dest)
@@ -272,7 +314,9 @@ class TransportManager:
         self._connections[dest.key] = conn
         return conn
 
-    async def _connect(self, dest: Destination) -> _Connection:
+    async def _connect(self, dest: Destination) -> _Connection | WebSocketFlow:
+        if dest.transport in WEBSOCKET_TRANSPORTS:
+            return await self._connect_websocket(dest)
         loop = asyncio.get_running_loop()
         ssl_ctx: ssl.SSLContext | None = None
         server_hostname: str | None = None
@@ -301,6 +345,18 @@ class TransportManager:
             raise TransportError(f"cannot connect to {dest}: {exc or 'timed out'}") from exc
         return conn
 
+    async def _connect_websocket(self, dest: Destination) -> WebSocketFlow:
+        flow = WebSocketFlow(
+            dest,
+            self._ws_urls.get(dest.key) or default_url(dest),
+            on_message=self._deliver,
+            on_closed=self._connection_lost,
+            ssl_context=self.tls.context() if dest.transport == "wss" else None,
+            user_agent=self.user_agent,
+        )
+        await flow.open()
+        return flow
+
     def _deliver(self, data: bytes, source: Source) -> None:
         if self._trace is not None:
             self._trace("in", data, str(source))
@@ -314,7 +370,7 @@ class TransportManager:
         if self._trace is not None:
             self._trace("out", data, str(dest))
 
-    def _connection_lost(self, conn: _Connection) -> None:
+    def _connection_lost(self, conn: _Connection | WebSocketFlow) -> None:
         if self._connections.get(conn.dest.key) is conn:
             del self._connections[conn.dest.key]
             if self._on_lost is not None:

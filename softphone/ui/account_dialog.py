@@ -88,9 +88,20 @@ class AccountForm(QWidget):
         )
         self.transport = QComboBox(self)
         self.transport.setAccessibleName(self.tr("Transport"))
-        for value, text in (("udp", "UDP"), ("tcp", "TCP"), ("tls", self.tr("TLS (encrypted)"))):
+        for value, text in (
+            ("udp", "UDP"),
+            ("tcp", "TCP"),
+            ("tls", self.tr("TLS (encrypted)")),
+            ("ws", self.tr("WebSocket")),
+            ("wss", self.tr("WebSocket over TLS (encrypted)")),
+        ):
             self.transport.addItem(text, value)
         self.proxy = self._line(self.tr("Outbound proxy"), self.tr("optional, e.g. proxy.example.com"))
+        self.ws_url = self._line(
+            self.tr("WebSocket URL"), self.tr("optional, e.g. wss://sip.example.com/ws")
+        )
+        self.transport.currentIndexChanged.connect(self._transport_changed)
+        self._transport_changed()
         self.srtp = QComboBox(self)
         self.srtp.setAccessibleName(self.tr("Media encryption (SRTP)"))
         for value, text in (
@@ -119,6 +130,7 @@ class AccountForm(QWidget):
         adv.addRow(self.tr("&Authentication user:"), self.auth_user)
         adv.addRow(self.tr("&Transport:"), self.transport)
         adv.addRow(self.tr("Outbound pro&xy:"), self.proxy)
+        adv.addRow(self.tr("&WebSocket URL:"), self.ws_url)
         adv.addRow(self.tr("Media &encryption:"), self.srtp)
         adv.addRow(self.tr("&Country code:"), self.country)
         adv.addRow(self.tr("Send &numbers as:"), self.number_format)
@@ -155,6 +167,10 @@ class AccountForm(QWidget):
         if isinstance(window, AccountDialog):
             window.adjustSize()
 
+    def _transport_changed(self) -> None:
+        # The URL only means something for a WebSocket account (RFC 7118).
+        self.ws_url.setEnabled(self.transport.currentData() in ("ws", "wss"))
+
     def _line(self, name: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit(self)
         edit.setAccessibleName(name)
@@ -170,6 +186,7 @@ class AccountForm(QWidget):
         self.auth_user.setText(config.auth_user or "")
         self.transport.setCurrentIndex(max(0, self.transport.findData(config.transport)))
         self.proxy.setText(config.proxy or "")
+        self.ws_url.setText(config.ws_url or "")
         self.direct.setChecked(config.allow_direct_calls)
         self.register.setChecked(config.register)
         self.verify.setChecked(config.tls_verify)
@@ -210,6 +227,7 @@ class AccountForm(QWidget):
             display_name=self.display_name.text().strip() or None,
             transport=str(self.transport.currentData()),
             proxy=self.proxy.text().strip() or None,
+            ws_url=(self.ws_url.text().strip() or None) if self.ws_url.isEnabled() else None,
             register=self.register.isChecked(),
             tls_verify=self.verify.isChecked(),
             allow_direct_calls=self.direct.isChecked(),

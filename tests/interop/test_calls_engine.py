@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from tests.peers.audio import compare, pesq_available
 from tests.peers.kamailio import KamailioServer
-from tests.peers.softphone_cli import CliProcess
+from tests.peers.softphone_cli import CliProcess, free_udp_port
 
 pytestmark = pytest.mark.interop
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def account(k: KamailioServer, user: str) -> list[str]:

@@ -293,9 +293,9 @@ class KamailioServer:
     lifetime of the object, also across ``restart()``):
 
     ``host``, ``domain``, ``users``, ``udp_port``, ``tcp_port``,
-    ``tls_port``, ``ws_port``, ``workdir``, ``config_path``, ``log_path``,
-    ``ca_file``, ``cert_file``, ``key_file``, ``ctl_socket``, ``pid``,
-    ``ws_url``.
+    ``tls_port``, ``ws_port``, ``wss_port``, ``workdir``, ``config_path``,
+    ``log_path``, ``ca_file``, ``cert_file``, ``key_file``, ``ctl_socket``,
+    ``pid``, ``ws_url``, ``wss_url``.
 
     Methods: ``start()``, ``stop()`` (SIGTERM, wait, remove the temp dir --
     so ``ca_file``/``log_path`` vanish too), ``kill()`` (SIGKILL, keeps the
@@ -346,6 +346,7 @@ class KamailioServer:
         self.tcp_port: int = 0
         self.tls_port: int = 0
         self.ws_port: int = 0
+        self.wss_port: int = 0
         self.workdir: Path | None = None
         self.config_path: Path | None = None
         self.log_path: Path | None = None
@@ -373,10 +374,21 @@ class KamailioServer:
         """WebSocket URL for SIP over WS (RFC 7118), subprotocol "sip"."""
         return f"ws://{self.host}:{self.ws_port}/"
 
+    @property
+    def wss_url(self) -> str:
+        """WebSocket over TLS (the test CA's certificate, ``ca_file``), subprotocol "sip"."""
+        return f"wss://{self.host}:{self.wss_port}/"
+
     def uri(self, transport: str = "udp") -> str:
-        """SIP URI of the proxy for a transport: udp, tcp, tls, ws."""
+        """SIP URI of the proxy for a transport: udp, tcp, tls, ws, wss."""
         t = transport.lower()
-        port = {"udp": self.udp_port, "tcp": self.tcp_port, "tls": self.tls_port, "ws": self.ws_port}[t]
+        port = {
+            "udp": self.udp_port,
+            "tcp": self.tcp_port,
+            "tls": self.tls_port,
+            "ws": self.ws_port,
+            "wss": self.wss_port,
+        }[t]
         suffix = "" if t == "udp" else f";transport={t}"
         return f"sip:{self.host}:{port}{suffix}"
 
@@ -393,7 +405,7 @@ class KamailioServer:
     def __repr__(self) -> str:
         return (
             f"<KamailioServer {self.host} udp={self.udp_port} tcp={self.tcp_port} "
-            f"tls={self.tls_port} ws={self.ws_port} pid={self.pid}>"
+            f"tls={self.tls_port} ws={self.ws_port} wss={self.wss_port} pid={self.pid}>"
         )
 
     # ------------------------------------------------------------- lifecycle
@@ -509,7 +521,8 @@ class KamailioServer:
                 self.workdir, [self.host, "localhost"] + ([self.domain] if self.domain != self.host else [])
             )
         if not self.udp_port:
-            self.udp_port, self.tcp_port, self.tls_port, self.ws_port = _free_ports(self.host, 4)
+            ports = _free_ports(self.host, 5)
+            self.udp_port, self.tcp_port, self.tls_port, self.ws_port, self.wss_port = ports
         self.ctl_socket = self.workdir / "kamailio_ctl"
         self.log_path = self.workdir / "kamailio.log"
         self.config_path = self.workdir / "kamailio.cfg"
@@ -546,6 +559,7 @@ class KamailioServer:
             "TCP_PORT": str(self.tcp_port),
             "TLS_PORT": str(self.tls_port),
             "WS_PORT": str(self.ws_port),
+            "WSS_PORT": str(self.wss_port),
             "RUNDIR": str(self.workdir),
             "MODPATH": _find_modpath(self.kamailio_bin),
             "AUTH_SECRET": self._auth_secret,
@@ -613,7 +627,7 @@ class KamailioServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         assert self._proc is not None
-        need_tcp = [self.tcp_port, self.ws_port]
+        need_tcp = [self.tcp_port, self.ws_port, self.wss_port]
         options_ok = ctl_ok = False
         last_err = "not ready"
         while time.monotonic() < deadline:

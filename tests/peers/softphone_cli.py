@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,13 @@ from typing import Any
 
 CLI = [sys.executable, "-m", "softphone.cli"]
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that was free a moment ago (for --listen)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class CliProcess:

@@ -6,7 +6,7 @@ end (``engine.stack.layer.transactions`` back to 0 once the RFC 3261 timers have
 shortened here: T1 = 20 ms, so Timer J is 1.28 s).
 
 Known bugs are pinned with ``xfail(strict=True)`` (they start failing once fixed, so that the
-marker gets removed); a missing feature (rate limiting) is ``xfail(strict=False)``.
+marker gets removed).
 """
 
 from __future__ import annotations
@@ -475,11 +475,6 @@ def test_malformed_list_header_is_answered_and_its_transaction_ends(method: str,
     run_against_engine(scenario, serves_invite=method == "INVITE")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="no rate limiting yet: one source gets every request answered "
-    "(proposal: token bucket per source address in softphone/core/stack.py)",
-)
 def test_one_source_is_rate_limited() -> None:
     """1000 OPTIONS in a burst from one address: a limiter should answer the first ones (burst)
     and drop or 503 the rest, so one peer cannot make the engine work without bound."""
