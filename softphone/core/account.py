@@ -36,6 +36,14 @@ class AccountConfig:
     retry_max: float = 60.0
     name: str | None = None
     ws_url: str | None = None  # ws(s)://host:port/path of the SIP WebSocket server (RFC 7118)
+    # NAT traversal for this account's calls (RFC 8445 ICE, RFC 8489 STUN, RFC 8656 TURN)
+    stun_server: str | None = None  # host[:port] or stun: URI
+    turn_server: str | None = None  # host[:port], turn:host[:port][?transport=tcp] or turns: URI
+    turn_username: str | None = None
+    turn_password: str | None = field(default=None, repr=False)  # on disk only in the keyring
+    ice_relay_only: bool = False  # offer only the relayed candidate (hides our addresses)
+    ice: bool = False  # ICE on classic calls too (WebRTC calls always use it)
+    media_profile: str = "auto"  # classic | webrtc | auto (webrtc for ws/wss, classic otherwise)
 
     def __post_init__(self) -> None:
         if not self.aor.lower().startswith(("sip:", "sips:")):
@@ -52,6 +60,10 @@ class AccountConfig:
         if uri.secure and self.transport not in ("tls", "wss"):
             # sips: requires TLS on every hop (RFC 3261 §26.2.2)
             self.transport = "wss" if self.transport == "ws" else "tls"
+        if self.media_profile not in ("classic", "webrtc", "auto"):
+            raise AccountError(f"media profile must be classic, webrtc or auto, not {self.media_profile!r}")
+        if self.ice_relay_only and not self.turn_server:
+            raise AccountError("relay-only needs a TURN server")
         if self.expires < 0:
             raise AccountError("registration interval must be positive")
         if self.proxy is not None and not self.proxy.lower().startswith(("sip:", "sips:")):
@@ -100,6 +112,21 @@ class AccountConfig:
         host = f"[{hop.host}]" if ":" in hop.host and not hop.host.startswith("[") else hop.host
         port = hop.port or (443 if self.transport == "wss" else 80)
         return f"{self.transport}://{host}:{port}/"
+
+    def media_settings(self) -> dict[str, object]:
+        """What this account changes in the media options of its calls (only what it sets)."""
+        settings: dict[str, object] = {}
+        if self.stun_server or self.turn_server or self.ice:
+            settings["ice"] = True
+        for name in ("stun_server", "turn_server", "turn_username", "turn_password"):
+            value = getattr(self, name)
+            if value:
+                settings[name] = value
+        if self.ice_relay_only:
+            settings["ice_relay_only"] = True
+        if self.media_profile != "auto":
+            settings["profile"] = self.media_profile
+        return settings
 
     def keepalive(self) -> float:
         if self.keepalive_interval is not None:

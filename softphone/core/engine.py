@@ -151,9 +151,20 @@ class Engine:
             account = next(iter(self.registrations.values())).config
         return await self._place_call(_target_uri(uri, account), account, Headers())
 
+    def _media_for(self, account: AccountConfig | None) -> CallMedia:
+        """A call's media, with the account's NAT traversal (STUN, TURN, relay-only) and profile."""
+        assert self.media_factory is not None
+        media = self.media_factory()
+        configure = getattr(media, "configure", None)
+        if account is not None and configure is not None:
+            settings = account.media_settings()
+            if settings:
+                configure(**settings)
+        return media
+
     async def _place_call(self, target: SipUri, account: AccountConfig | None, extra: Headers) -> Call:
         assert self.media_factory is not None
-        call = Call(self._hooks(), self.media_factory(), "outgoing", Address(target), account)
+        call = Call(self._hooks(), self._media_for(account), "outgoing", Address(target), account)
         call.extra_headers = extra
         self.calls[call.id] = call
         asyncio.ensure_future(call.dial(target))
@@ -274,7 +285,7 @@ class Engine:
         except ParseError:
             self.stack.respond(incoming.transaction, make_response(request, 400, to_tag=tag))
             return
-        call = Call(self._hooks(), self.media_factory(), "incoming", remote, account)
+        call = Call(self._hooks(), self._media_for(account), "incoming", remote, account)
         self.calls[call.id] = call
         self.incoming_calls.put_nowait(call)
         asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer))
@@ -289,7 +300,7 @@ class Engine:
             self.stack.respond(incoming.transaction, make_response(request, 481, to_tag=tag))
             return
         assert self.media_factory is not None
-        call = Call(self._hooks(), self.media_factory(), "incoming", request.from_, old.account)
+        call = Call(self._hooks(), self._media_for(old.account), "incoming", request.from_, old.account)
         self.calls[call.id] = call
         self.emit(
             EngineEvent(

@@ -9,6 +9,11 @@ log = logging.getLogger(__name__)
 SERVICE = "softphone"
 
 
+def turn_key(account: str) -> str:
+    """The keyring entry of an account's TURN password (beside its SIP password)."""
+    return f"{account}#turn"
+
+
 def get_password(account: str) -> str | None:
     """The saved password of an account, or None when there is none or no keyring works."""
     try:

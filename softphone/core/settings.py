@@ -12,6 +12,7 @@ from typing import Any
 from .account import AccountConfig
 
 APP_NAME = "softphone"
+SECRET_FIELDS = frozenset({"password", "turn_password"})
 
 
 def config_dir() -> Path:
@@ -47,7 +48,7 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    known = {f.name for f in fields(AccountConfig)} - {"password"}
+    known = {f.name for f in fields(AccountConfig)} - SECRET_FIELDS
     accounts = []
     for item in raw.get("accounts", []):
         accounts.append(AccountConfig(**{k: v for k, v in item.items() if k in known}))
@@ -59,6 +60,7 @@ def save_accounts(accounts: list[AccountConfig], path: Path | None = None) -> No
     items: list[dict[str, Any]] = []
     for account in accounts:
         item = asdict(account)
-        item.pop("password", None)  # passwords go to the keyring only
+        for secret in SECRET_FIELDS:
+            item.pop(secret, None)  # passwords go to the keyring only
         items.append(item)
     write_atomically(path, json.dumps({"version": 1, "accounts": items}, indent=2).encode())

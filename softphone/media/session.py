@@ -120,6 +120,10 @@ class AudioCallMedia:
         self._gain = 1.0
         self._tone_player: TonePlayer | None = None
 
+    def configure(self, **changes: Any) -> None:
+        """Per-call changes to the options (an account's STUN/TURN servers, ICE, profile), before open()."""
+        self.options = dataclasses.replace(self.options, **changes)
+
     # -- offer/answer --
     async def open(
         self, local_host: str, *, offer: bytes | None = None, auto_profile: str | None = None

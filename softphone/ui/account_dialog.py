@@ -127,11 +127,35 @@ class AccountForm(QWidget):
             ("asis", self.tr("As typed, without spaces")),
         ):
             self.number_format.addItem(text, value)
+        # NAT traversal: STUN and TURN servers for ICE (WebRTC calls always use ICE)
+        self.media_profile = QComboBox(self)
+        self.media_profile.setAccessibleName(self.tr("Media profile"))
+        for value, text in (
+            ("auto", self.tr("Automatic (WebRTC over WebSocket, classic otherwise)")),
+            ("classic", self.tr("Classic SIP (RTP, SDES-SRTP)")),
+            ("webrtc", self.tr("WebRTC (DTLS-SRTP, ICE)")),
+        ):
+            self.media_profile.addItem(text, value)
+        self.stun = self._line(self.tr("STUN server"), self.tr("optional, e.g. stun.example.com:3478"))
+        self.turn = self._line(self.tr("TURN server"), self.tr("optional, e.g. turn:turn.example.com:3478"))
+        self.turn_user = self._line(self.tr("TURN user name"), self.tr("TURN user name"))
+        self.turn_password = self._line(self.tr("TURN password"), self.tr("kept in the system keyring"))
+        self.turn_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.relay_only = QCheckBox(self.tr("Media only through the TURN relay (hides my address)"), self)
+        self.relay_only.setAccessibleName(self.tr("Relay only"))
+        self.turn.textChanged.connect(self._turn_changed)
+        self._turn_changed()
         adv.addRow(self.tr("&Authentication user:"), self.auth_user)
         adv.addRow(self.tr("&Transport:"), self.transport)
         adv.addRow(self.tr("Outbound pro&xy:"), self.proxy)
         adv.addRow(self.tr("&WebSocket URL:"), self.ws_url)
         adv.addRow(self.tr("Media &encryption:"), self.srtp)
+        adv.addRow(self.tr("Media &profile:"), self.media_profile)
+        adv.addRow(self.tr("ST&UN server:"), self.stun)
+        adv.addRow(self.tr("TU&RN server:"), self.turn)
+        adv.addRow(self.tr("TURN user &name:"), self.turn_user)
+        adv.addRow(self.tr("TURN pass&word:"), self.turn_password)
+        adv.addRow(self.relay_only)
         adv.addRow(self.tr("&Country code:"), self.country)
         adv.addRow(self.tr("Send &numbers as:"), self.number_format)
         adv.addRow(self.direct)
@@ -171,6 +195,11 @@ class AccountForm(QWidget):
         # The URL only means something for a WebSocket account (RFC 7118).
         self.ws_url.setEnabled(self.transport.currentData() in ("ws", "wss"))
 
+    def _turn_changed(self) -> None:
+        has_turn = bool(self.turn.text().strip())
+        for widget in (self.turn_user, self.turn_password, self.relay_only):
+            widget.setEnabled(has_turn)
+
     def _line(self, name: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit(self)
         edit.setAccessibleName(name)
@@ -190,6 +219,11 @@ class AccountForm(QWidget):
         self.direct.setChecked(config.allow_direct_calls)
         self.register.setChecked(config.register)
         self.verify.setChecked(config.tls_verify)
+        self.media_profile.setCurrentIndex(max(0, self.media_profile.findData(config.media_profile)))
+        self.stun.setText(config.stun_server or "")
+        self.turn.setText(config.turn_server or "")
+        self.turn_user.setText(config.turn_username or "")
+        self.relay_only.setChecked(config.ice_relay_only)
         self._load_extras(extras)
 
     def _load_extras(self, extras: AccountExtras) -> None:
@@ -231,8 +265,16 @@ class AccountForm(QWidget):
             register=self.register.isChecked(),
             tls_verify=self.verify.isChecked(),
             allow_direct_calls=self.direct.isChecked(),
+            media_profile=str(self.media_profile.currentData()),
+            stun_server=self.stun.text().strip() or None,
+            turn_server=self.turn.text().strip() or None,
+            turn_username=(self.turn_user.text().strip() or None) if self.turn_user.isEnabled() else None,
+            turn_password=(self.turn_password.text() or None) if self.turn_password.isEnabled() else None,
+            ice_relay_only=self.relay_only.isChecked() and self.relay_only.isEnabled(),
         )
         if self.editing is not None:
+            if config.turn_password is None:
+                config.turn_password = self.editing.turn_password  # unchanged
             config.expires = self.editing.expires
             config.ca_file = self.editing.ca_file
             config.registrar = self.editing.registrar

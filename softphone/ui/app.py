@@ -20,7 +20,7 @@ from ..core.audio_devices import DeviceFollower
 from ..core.device_media import device_tones
 from ..core.engine import Engine
 from ..core.history import History
-from ..core.secrets import get_password
+from ..core.secrets import get_password, turn_key
 from ..core.settings import load_accounts
 from ..core.trace import TraceEntry
 from .account_dialog import AccountDialog
@@ -80,6 +80,8 @@ async def _run(
     for status in controller.account_list():
         if status.config.password is None:
             status.config.password = get_password(status.config.id)
+        if status.config.turn_server and status.config.turn_password is None:
+            status.config.turn_password = get_password(turn_key(status.config.id))
     controller.start_accounts()
     if window.tray is not None:
         controller.spawn(window.tray.start_notifications())

@@ -23,7 +23,7 @@ from ..core.dialplan import dial_string, is_sip_address, looks_dialable
 from ..core.engine import Engine
 from ..core.events import EngineEvent
 from ..core.history import CallRecord, History
-from ..core.secrets import delete_password, set_password
+from ..core.secrets import delete_password, set_password, turn_key
 from ..core.settings import save_accounts
 from ..core.trace import TraceEntry
 from .preferences import AccountExtras, Preferences
@@ -238,10 +238,14 @@ class PhoneController(QObject):
                 self.error.emit(self.tr("Cannot save the settings: {error}").format(error=exc))
 
     def _store_password(self, config: AccountConfig) -> None:
-        if not config.password:
+        secrets = [(config.id, config.password), (turn_key(config.id), config.turn_password)]
+        secrets = [(key, value) for key, value in secrets if value]
+        if not secrets:
             return
         try:
-            set_password(config.id, config.password)
+            for key, value in secrets:
+                assert value is not None
+                set_password(key, value)
         except Exception as exc:  # no keyring: the password lasts for this session only
             log.warning("cannot save the password: %s", exc)
             self.error.emit(
@@ -279,6 +283,7 @@ class PhoneController(QObject):
         if config.id != old_id:
             try:
                 delete_password(old_id)
+                delete_password(turn_key(old_id))
             except Exception:
                 pass
         # keep the list order
@@ -304,6 +309,7 @@ class PhoneController(QObject):
         self._save_accounts()
         try:
             delete_password(account_id)
+            delete_password(turn_key(account_id))
         except Exception as exc:
             log.info("cannot delete the password of %s: %s", account_id, exc)
         self.accounts_changed.emit()
