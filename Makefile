@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test demo venv deps-run deps-test lint typecheck bench clean
+.PHONY: run test demo venv deps-run deps-test deps-browser lint typecheck bench quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,17 @@ deps-run:
 deps-test:
 	./scripts/install-debian-deps test
 
+# JsSIP (pinned in package-lock.json) bundled for the headless Chromium test peer, tests/peers/browser.py
+BROWSER_PEER := tests/peers/browser
+$(BROWSER_PEER)/build/jssip.js: $(BROWSER_PEER)/package.json $(BROWSER_PEER)/package-lock.json
+	cd $(BROWSER_PEER) && npm ci --no-audit --no-fund && npm run build
+
+deps-browser: $(BROWSER_PEER)/build/jssip.js
+
 run: deps-run venv
 	$(VENV)/bin/softphone
 
-test: deps-test venv
+test: deps-test venv deps-browser
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: deps-test venv
@@ -40,6 +47,11 @@ bench: deps-test venv
 	$(PY) bench/parse.py
 	$(PY) bench/latency.py
 	$(PY) bench/call_cpu.py
+
+# Call quality under loss and jitter (PESQ per codec and peer pair; about 25 minutes): docs/ROBUSTNESS.md
+quality: deps-test venv
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/quality.py --markdown docs/quality.md --plot docs/quality.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

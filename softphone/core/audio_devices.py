@@ -95,6 +95,7 @@ class DeviceFollower:
         self.rescan = rescan
         self.names: set[str] | None = None  # device names at the last listing
         self._told: set[tuple[str, str]] = set()  # (call, role) already told it has no device
+        self._chosen: dict[tuple[str, str], str | None] = {}  # (call, role) -> picked by the user in the call
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -134,7 +135,11 @@ class DeviceFollower:
 
     def check(self) -> None:
         """Move calls off devices that stopped working; tell calls that have none."""
-        for call in self._calls():
+        calls = self._calls()
+        if self._chosen:
+            live = {c.id for c in calls}
+            self._chosen = {key: name for key, name in self._chosen.items() if key[0] in live}
+        for call in calls:
             for role, device in self._devices(call).items():
                 if device is None:
                     continue
@@ -144,6 +149,16 @@ class DeviceFollower:
                 elif isinstance(device, (NullSource, NullSink)) and (call.id, role) not in self._told:
                     self._told.add((call.id, role))
                     self._no_device(call, role)
+
+    def choose(self, call: Any, role: str, name: str | None) -> None:
+        """The user picked a device for this call (None: the system default): use it, and follow it."""
+        self._chosen[(call.id, role)] = name
+        label = repr(name) if name else "the system default"
+        self._switch(call, role, name, f"you chose {label}")
+
+    def _wanted(self, call: Any, role: str) -> str | None:
+        key = (call.id, role)
+        return self._chosen[key] if key in self._chosen else self.wanted[role]()
 
     def on_devices(self, devices: list[DeviceInfo]) -> None:
         """A new device listing: follow unplugged and returning devices."""
@@ -160,7 +175,7 @@ class DeviceFollower:
         rescanned = False
         for call in self._calls():
             for role, device in self._devices(call).items():
-                wanted = self.wanted[role]()
+                wanted = self._wanted(call, role)
                 current = getattr(device, "device_name", None)
                 is_sound = isinstance(device, (SoundDeviceSource, SoundDeviceSink))
                 is_null = isinstance(device, (NullSource, NullSink))

@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     controller_ref.append(controller)
     tones = device_tones(engine, lambda: prefs.ringing_device, lambda: prefs.output_device)
     follower = DeviceFollower(engine, lambda: prefs.input_device, lambda: prefs.output_device)
+    controller.device_chooser = follower.choose
     loop.call_soon(follower.start)
     window = MainWindow(controller)
     window.quit_on_close = True

@@ -6,14 +6,17 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QKeyEvent, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMenu,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +37,8 @@ SHORTCUT_HOLD = "Ctrl+Shift+H"
 SHORTCUT_KEYPAD = "Ctrl+Shift+K"
 SHORTCUT_QUALITY = "Ctrl+Shift+Q"
 SHORTCUT_TRANSFER = "Ctrl+Shift+T"
+SHORTCUT_AUDIO = "Ctrl+Shift+U"
+METER_FLOOR_DB = -60  # the level meters show -60 dBFS (silence) to 0 dBFS (full scale)
 
 
 def avatar(name: str, size: int, ratio: float = 1.0) -> QPixmap:
@@ -157,9 +162,55 @@ class CallWindow(QWidget):
             "quality", self.tr("Quality"), self.tr("Show the call quality"), SHORTCUT_QUALITY
         )
         self.quality_button.toggled.connect(self._show_quality)
-        for button in (self.mute_button, self.hold_button, self.keypad_button, self.quality_button):
+        self.audio_button = self._toggle(
+            "speaker", self.tr("Audio"), self.tr("Show devices, volume and levels"), SHORTCUT_AUDIO
+        )
+        self.audio_button.toggled.connect(self._show_audio)
+        for button in (
+            self.mute_button,
+            self.hold_button,
+            self.keypad_button,
+            self.audio_button,
+            self.quality_button,
+        ):
             controls.addWidget(button)
         layout.addWidget(self.controls)
+
+        # level meters, always in sight while connected: is my microphone working, do they speak?
+        self.mic_meter = self._meter(self.tr("Microphone level"))
+        self.speaker_meter = self._meter(self.tr("Speaker level"))
+        self.meters = QWidget(self)
+        meters = QFormLayout(self.meters)
+        meters.setContentsMargins(0, 0, 0, 0)
+        meters.addRow(self.tr("Mic"), self.mic_meter)
+        meters.addRow(self.tr("Speaker"), self.speaker_meter)
+        layout.addWidget(self.meters)
+
+        # audio panel: device, volume and gain of this call
+        self.audio_box = QFrame(self)
+        self.audio_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.audio_box.setAccessibleName(self.tr("Audio of this call"))
+        audio = QFormLayout(self.audio_box)
+        self.mic_device = QComboBox(self.audio_box)
+        self.mic_device.setAccessibleName(self.tr("Microphone"))
+        self.speaker_device = QComboBox(self.audio_box)
+        self.speaker_device.setAccessibleName(self.tr("Speaker"))
+        self.gain_slider = self._slider(self.tr("Microphone gain"))
+        self.volume_slider = self._slider(self.tr("Speaker volume"))
+        audio.addRow(self.tr("&Microphone:"), self.mic_device)
+        audio.addRow(self.tr("&Gain:"), self.gain_slider)
+        audio.addRow(self.tr("&Speaker:"), self.speaker_device)
+        audio.addRow(self.tr("&Volume:"), self.volume_slider)
+        self.mic_device.activated.connect(lambda _i: self._device_picked("microphone", self.mic_device))
+        self.speaker_device.activated.connect(lambda _i: self._device_picked("speaker", self.speaker_device))
+        self.gain_slider.valueChanged.connect(
+            lambda v: None if self._updating else self.controller.set_gain(self.call_id, v / 100)
+        )
+        self.volume_slider.valueChanged.connect(
+            lambda v: None if self._updating else self.controller.set_volume(self.call_id, v / 100)
+        )
+        self.audio_box.hide()
+        layout.addWidget(self.audio_box)
 
         # more than one call: transfer, add a call, merge
         self.more_controls = QWidget(self)
@@ -248,11 +299,15 @@ class CallWindow(QWidget):
             (SHORTCUT_KEYPAD, self.keypad_button.toggle),
             (SHORTCUT_QUALITY, self.quality_button.toggle),
             (SHORTCUT_TRANSFER, self.transfer_button.showMenu),
+            (SHORTCUT_AUDIO, self.audio_button.toggle),
         ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(100)
+        self._meter_timer.timeout.connect(self._update_meters)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -268,6 +323,23 @@ class CallWindow(QWidget):
         button.setCheckable(True)
         button.setAccessibleDescription(description)
         return button
+
+    def _meter(self, name: str) -> QProgressBar:
+        meter = QProgressBar(self)
+        meter.setRange(METER_FLOOR_DB, 0)
+        meter.setValue(METER_FLOOR_DB)
+        meter.setTextVisible(False)
+        meter.setMaximumHeight(8)
+        meter.setAccessibleName(name)
+        return meter
+
+    def _slider(self, name: str) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal, self)
+        slider.setRange(0, 200)  # percent; 100 leaves the audio as it is
+        slider.setValue(100)
+        slider.setPageStep(10)
+        slider.setAccessibleName(name)
+        return slider
 
     def _action(self, icon_name: str, text: str, description: str) -> QToolButton:
         button = QToolButton(self)
@@ -362,6 +434,14 @@ class CallWindow(QWidget):
             self.incoming_box.setVisible(incoming)
             self.controls.setVisible(not incoming and not ended)
             self.more_controls.setVisible(not incoming and not ended)
+            self.meters.setVisible(info.connected)
+            if info.connected and not self._meter_timer.isActive():
+                self._meter_timer.start()
+            elif not info.connected:
+                self._meter_timer.stop()
+            self.gain_slider.setValue(round(info.gain * 100))
+            self.volume_slider.setValue(round(info.volume * 100))
+            self.audio_button.setEnabled(info.connected)
             others = self.controller.transfer_targets(self.call_id)
             self.transfer_button.setEnabled(info.connected)
             self.add_call_button.setEnabled(info.connected)
@@ -488,6 +568,37 @@ class CallWindow(QWidget):
         others = [c.id for c in self.controller.transfer_targets(self.call_id)]
         self.controller.merge([self.call_id, *others])
 
+    def _show_audio(self, on: bool) -> None:
+        if on:
+            self._fill_devices()
+        self.audio_box.setVisible(on)
+        self.adjustSize()
+
+    def _fill_devices(self) -> None:
+        info = self.info
+        chosen = info.devices if info is not None else {}
+        for role, combo in (("microphone", self.mic_device), ("speaker", self.speaker_device)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(self.tr("System default"), None)
+            for name in self.controller.device_names(role):
+                combo.addItem(name, name)
+            combo.setCurrentIndex(max(0, combo.findData(chosen.get(role))) if chosen.get(role) else 0)
+            combo.blockSignals(False)
+
+    def _device_picked(self, role: str, combo: QComboBox) -> None:
+        self.controller.use_device(self.call_id, role, combo.currentData())
+
+    def _update_meters(self) -> None:
+        info = self.info
+        if info is None:
+            return
+        for key, meter in (("mic", self.mic_meter), ("speaker", self.speaker_meter)):
+            level = info.levels.get(key) or {}
+            peak = level.get("peak") if isinstance(level, dict) else None
+            db = METER_FLOOR_DB if peak is None or info.muted and key == "mic" else peak
+            meter.setValue(int(max(METER_FLOOR_DB, min(0.0, float(db)))))
+
     def _show_keypad(self, on: bool) -> None:
         self.keypad_box.setVisible(on)
         self.adjustSize()
@@ -531,6 +642,7 @@ class CallWindow(QWidget):
             event.ignore()
             return
         self._tick.stop()
+        self._meter_timer.stop()
         self._closing.stop()
         try:
             self.controller.call_changed.disconnect(self._changed)

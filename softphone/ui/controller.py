@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.account import AccountConfig
+from ..core.audio_devices import audio_devices
 from ..core.call import Call, CallMedia
 from ..core.device_media import device_media_factory
 from ..core.dialplan import dial_string, is_sip_address, looks_dialable
@@ -82,6 +83,9 @@ class CallInfo:
     dtmf_in: str = ""
     levels: dict[str, Any] = field(default_factory=dict)  # mic / speaker peak and RMS in dBFS, every 100 ms
     conference: bool = False  # merged into a local conference
+    volume: float = 1.0
+    gain: float = 1.0
+    devices: dict[str, str | None] = field(default_factory=dict)  # role -> device picked in this call
 
     @property
     def active(self) -> bool:
@@ -184,6 +188,8 @@ class PhoneController(QObject):
         self.prefs = prefs or Preferences()
         self.persist = persist
         self.spawn = spawn
+        # set by the app: moves a call to another sound device (core.audio_devices.DeviceFollower.choose)
+        self.device_chooser: Callable[[Call, str, str | None], None] | None = None
         self.accounts: dict[str, AccountStatus] = {a.id: AccountStatus(a) for a in accounts}
         self.calls: dict[str, CallInfo] = {}
         self.trace: collections.deque[TraceEntry] = collections.deque(maxlen=TRACE_LIMIT)
@@ -556,6 +562,40 @@ class PhoneController(QObject):
                 self.error.emit(self.tr("The calls could not be merged."))
 
         self.spawn(merge())
+        return True
+
+    # -- audio of a call --
+    def set_volume(self, call_id: str, volume: float) -> None:
+        """Speaker volume of one call, 0.0 to 2.0 (1.0 unchanged)."""
+        if self.engine.set_volume(call_id, volume) and call_id in self.calls:
+            self.calls[call_id].volume = volume
+
+    def set_gain(self, call_id: str, gain: float) -> None:
+        """Microphone gain of one call, 0.0 to 2.0 (1.0 unchanged)."""
+        if self.engine.set_gain(call_id, gain) and call_id in self.calls:
+            self.calls[call_id].gain = gain
+
+    def device_names(self, role: str) -> list[str]:
+        """Sound devices for "microphone" or "speaker", by name, as the system lists them now."""
+        try:
+            devices = audio_devices()
+        except Exception as exc:  # no PortAudio at all
+            log.info("cannot list sound devices: %s", exc)
+            return []
+        return [d.name for d in devices if (d.inputs if role == "microphone" else d.outputs)]
+
+    def use_device(self, call_id: str, role: str, name: str | None) -> bool:
+        """Move one call to another microphone or speaker (None: the system default)."""
+        info = self.calls.get(call_id)
+        if info is None or info.call is None or not info.active or self.device_chooser is None:
+            return False
+        try:
+            self.device_chooser(info.call, role, name)
+        except Exception as exc:
+            self.error.emit(self.tr("Cannot switch to {device}: {error}").format(device=name, error=exc))
+            return False
+        info.devices[role] = name
+        self.call_changed.emit(call_id)
         return True
 
     def hangup_all(self) -> None:

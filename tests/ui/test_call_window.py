@@ -219,3 +219,40 @@ def test_end_reasons_in_words(qtbot) -> None:  # type: ignore[no-untyped-def]
         assert cw.state_label.text() == f"Call ended: {words}"
     outcomes = [r.outcome for r in controller.history.calls()]
     assert outcomes == ["failed", "failed", "failed", "busy"]
+
+
+def test_level_meters_follow_the_levels_event_and_mute_empties_the_mic_meter(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window, controller, recorder = _setup(qtbot)
+    window.dial("sip:bob@example.org", ALICE.id)
+    call = recorder.made[0]
+    cw = _window(qtbot, window, call.id)
+    call.connect("PCMU", srtp=False)
+    assert cw.meters.isVisibleTo(cw)
+    call.emit("levels", mic={"peak": -20.0, "rms": -23.0}, speaker={"peak": -6.0, "rms": -9.0})
+    cw._update_meters()
+    assert (cw.mic_meter.value(), cw.speaker_meter.value()) == (-20, -6)
+    controller.set_mute(call.id, True)
+    cw._update_meters()
+    assert cw.mic_meter.value() == -60
+
+
+def test_the_audio_panel_switches_this_calls_device_and_sets_volume(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window, controller, recorder = _setup(qtbot)
+    chosen: list[tuple[str, str | None]] = []
+    controller.device_chooser = lambda call, role, name: chosen.append((role, name))
+    controller.device_names = lambda role: ["USB Headset", "Built-in"]  # type: ignore[method-assign]
+    volumes: list[tuple[str, float]] = []
+    controller.engine.set_volume = lambda call_id, v: volumes.append((call_id, v)) or True  # type: ignore[method-assign]
+    window.dial("sip:bob@example.org", ALICE.id)
+    call = recorder.made[0]
+    cw = _window(qtbot, window, call.id)
+    call.connect("PCMU", srtp=False)
+    cw.audio_button.click()
+    assert cw.audio_box.isVisibleTo(cw)
+    assert [cw.speaker_device.itemText(i) for i in range(3)] == ["System default", "USB Headset", "Built-in"]
+    cw.speaker_device.setCurrentIndex(1)
+    cw.speaker_device.activated.emit(1)
+    assert chosen == [("speaker", "USB Headset")]
+    cw.volume_slider.setValue(50)
+    assert volumes == [(call.id, 0.5)]
+    assert controller.calls[call.id].volume == 0.5
