@@ -24,6 +24,9 @@ LostHook = Callable[[Destination], None]
 
 CONNECT_TIMEOUT = 10.0
 MAX_STREAM_BUFFER = 256 * 1024
+MAX_INBOUND_CONNECTIONS = 256  # connections peers opened to our listener, in all
+MAX_INBOUND_PER_ADDRESS = 16  # ... from one IP address (a NAT may hide a few phones)
+INBOUND_IDLE_TIMEOUT = 300.0  # seconds without a byte (CRLF keep-alives count) before we close one
 
 
 @dataclass
@@ -69,6 +72,8 @@ class _Connection(asyncio.Protocol):
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     last_pong: float = 0.0
     local: tuple[str, int] = ("", 0)
+    inbound: bool = False  # accepted by our listener (the peer opened it)
+    _idle: asyncio.TimerHandle | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -80,9 +85,30 @@ class _Connection(asyncio.Protocol):
         if not self.dest.address:  # accepted by a listener: known by the peer's address
             peer = transport.get_extra_info("peername")
             self.dest = Destination(self.dest.transport, str(peer[0]), int(peer[1]))
+            self.inbound = True
+            refusal = self.manager._admit(self)
+            if refusal is not None:
+                log.warning("refusing a connection from %s: %s", self.dest.address, refusal)
+                self.manager.dropped += 1
+                self.transport.abort()
+                return
             self.manager._connections[self.dest.key] = self
+            self._touch()
+
+    def _touch(self) -> None:
+        """An inbound connection that stays silent for INBOUND_IDLE_TIMEOUT is closed (keep-alives count)."""
+        if not self.inbound:
+            return
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(INBOUND_IDLE_TIMEOUT, self._expire)
+
+    def _expire(self) -> None:
+        log.info("closing %s: idle for %.0f s", self.dest, INBOUND_IDLE_TIMEOUT)
+        self.close()
 
     def data_received(self, data: bytes) -> None:
+        self._touch()
         try:
             frames = self.framer.feed(data)
         except ParseError as exc:
@@ -117,6 +143,8 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
         self.closed.set()
         self.manager._connection_lost(self)
 
@@ -176,6 +204,16 @@ class TransportManager:
         self._servers.append(server)
         sockname = server.sockets[0].getsockname()
         return (str(sockname[0]), int(sockname[1]))
+
+    def _admit(self, conn: _Connection) -> str | None:
+        """Why an inbound connection must be refused (too many from that address, or in all), or None."""
+        inbound = [c for c in self._connections.values() if isinstance(c, _Connection) and c.inbound]
+        if len(inbound) >= MAX_INBOUND_CONNECTIONS:
+            return f"{MAX_INBOUND_CONNECTIONS} inbound connections open already"
+        same = sum(1 for c in inbound if c.dest.address == conn.dest.address)
+        if same >= MAX_INBOUND_PER_ADDRESS:
+            return f"{MAX_INBOUND_PER_ADDRESS} connections from this address open already"
+        return None
 
     @property
     def udp_local(self) -> tuple[str, int]:
