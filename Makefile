@@ -28,7 +28,11 @@ BROWSER_PEER := tests/peers/browser
 $(BROWSER_PEER)/build/jssip.js: $(BROWSER_PEER)/package.json $(BROWSER_PEER)/package-lock.json
 	cd $(BROWSER_PEER) && npm ci --no-audit --no-fund && npm run build
 
-deps-browser: $(BROWSER_PEER)/build/jssip.js
+# janus.js (the npm package janus-gateway) and webrtc-adapter for tests/peers/janus_browser.py: same build step
+$(BROWSER_PEER)/build/janus.js: $(BROWSER_PEER)/build/jssip.js $(BROWSER_PEER)/janus-bundle.js
+	cd $(BROWSER_PEER) && npm run build
+
+deps-browser: $(BROWSER_PEER)/build/jssip.js $(BROWSER_PEER)/build/janus.js
 
 run: deps-run venv
 	$(VENV)/bin/softphone
