@@ -17,7 +17,7 @@ root="$(dirname "$here")"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(sip sdp rtp)
+[ ${#targets[@]} -eq 0 ] && targets=(sip sdp rtp ws)
 
 python="${PYTHON:-$root/.venv/bin/python}"
 work="${FUZZ_WORKDIR:-${TMPDIR:-/tmp}/softphone-fuzz}"
@@ -32,8 +32,9 @@ declare -A seeds=(
     [sip]="$root/tests/sip/data/rfc4475 $root/tests/sip/data/rfc5118 $here/corpus/sip"
     [sdp]="$here/corpus/sdp"
     [rtp]="$here/corpus/rtp"
+    [ws]="$here/corpus/ws"
 )
-declare -A max_len=([sip]=8192 [sdp]=8192 [rtp]=2048)
+declare -A max_len=([sip]=8192 [sdp]=8192 [rtp]=2048 [ws]=8192)
 
 status=0
 summary=()

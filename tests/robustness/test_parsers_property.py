@@ -18,7 +18,7 @@ entry point                                    may raise
 ``media.jitter.JitterBuffer.put/pop``          nothing; never holds more than ``MAX_PACKETS``
 ``aioice.stun.parse_message`` (third party)    ValueError (incl. UnicodeDecodeError) and
                                                struct.error - whoever calls it must catch both
-WebSocket frames                               not implemented yet (test skipped)
+WebSocket frames (after a real handshake)      nothing escapes the transport; no task is left behind
 =============================================  =====================================================
 
 Known bugs these tests found are pinned by ``xfail(strict=True)`` tests at the end of this file
@@ -1075,11 +1075,84 @@ def test_stun_round_trip(
 # WebSocket
 
 
-def test_websocket_frames() -> None:
-    pytest.skip(
-        "WebSocket transport (RFC 7118 / RFC 6455 framing) is not implemented yet; "
-        "add a property test and fuzz/fuzz_ws.py when softphone/transport grows a frame parser"
-    )
+async def _raw_ws_server(payload: bytes) -> tuple[asyncio.AbstractServer, int]:
+    """A server that completes a real RFC 6455 handshake (subprotocol "sip") and then sends raw bytes."""
+    import hashlib
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: sip\r\n\r\n" + payload
+        )
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, int(server.sockets[0].getsockname()[1])
+
+
+def _frame(opcode: int, data: bytes, *, fin: bool = True, masked: bool = False) -> bytes:
+    """One RFC 6455 frame as a (possibly misbehaving) server would send it."""
+    first = (0x80 if fin else 0) | opcode
+    n = len(data)
+    if n < 126:
+        head = struct.pack("!BB", first, (0x80 if masked else 0) | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", first, (0x80 if masked else 0) | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, (0x80 if masked else 0) | 127, n)
+    return head + (b"\0\0\0\0" if masked else b"") + data
+
+
+ws_frames = st.one_of(
+    st.binary(max_size=300),  # raw garbage where frames belong
+    st.lists(
+        st.tuples(
+            st.sampled_from([0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xA, 0xF]),
+            st.binary(max_size=200),
+            st.booleans(),
+            st.booleans(),
+        ),
+        max_size=6,
+    ).map(lambda frames: b"".join(_frame(op, data, fin=fin, masked=m) for op, data, fin, m in frames)),
+)
+
+
+@_examples(25)
+@given(payload=ws_frames)
+def test_websocket_frames_from_a_hostile_server_never_escape_the_transport(payload: bytes) -> None:
+    """RFC 7118 over RFC 6455: whatever a server sends after the handshake - garbage, reserved
+    opcodes, masked or fragmented frames, bad UTF-8, close frames - the flow ends or delivers
+    messages; nothing raises out of the transport and no task is left behind."""
+    from softphone.transport.base import Destination
+    from softphone.transport.manager import TransportManager
+
+    async def main() -> None:
+        server, port = await _raw_ws_server(payload)
+        delivered: list[bytes] = []
+        tm = TransportManager(lambda data, source: delivered.append(data))
+        dest = Destination("ws", "127.0.0.1", port)
+        try:
+            await asyncio.wait_for(tm.local_address(dest), 5)
+            await asyncio.sleep(0.15)
+        finally:
+            await tm.close()
+            server.close()
+            await server.wait_closed()
+        assert all(len(d) <= MAX_MESSAGE_SIZE for d in delivered)
+        await asyncio.sleep(0)
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not leftover, leftover
+
+    asyncio.run(main())
 
 
 # ================================================================================================
