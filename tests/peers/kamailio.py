@@ -303,6 +303,13 @@ class KamailioServer:
     location table), ``ul_dump()``, ``kamcmd(*args)``, ``set_user()``,
     ``remove_user()``, ``uri(transport)``, ``aor(user)``, ``log_text()``,
     ``check_config()``, ``is_running()``; also a context manager.
+
+    ``rtpengine``: the ng control socket of an rtpengine (``udp:ip:port``,
+    ``tests.peers.rtpengine.RtpEngine.ng_socket``).  With it, calls
+    between a WebSocket (WebRTC) client and a UDP/TCP/TLS client have
+    their media anchored at rtpengine, which converts UDP/TLS/RTP/SAVPF
+    (DTLS-SRTP, ICE, rtcp-mux) to RTP/AVP and back (the template's
+    ``WITH_RTPENGINE`` parts).  None (the default): media end to end.
     """
 
     def __init__(
@@ -318,8 +325,12 @@ class KamailioServer:
         keep_workdir: bool | None = None,
         kamailio_bin: str | None = None,
         kamcmd_bin: str | None = None,
+        rtpengine: str | None = None,
     ) -> None:
         self.host: str = host
+        if rtpengine is not None and not re.fullmatch(r"udp6?:[0-9A-Za-z.:\[\]-]+:\d+", rtpengine):
+            raise ValueError(f"rtpengine must be an ng socket like udp:127.0.0.1:2223, not {rtpengine!r}")
+        self.rtpengine = rtpengine
         self.domain: str = domain or host
         self.users: dict[str, str] = dict(DEFAULT_USERS if users is None else users)
         for u, p in self.users.items():
@@ -568,6 +579,8 @@ class KamailioServer:
             "CHALLENGE_FLAGS": "1" if self.qop else "0",
             "STALE_CHALLENGE_FLAGS": "17" if self.qop else "16",
             "NONCE_EXPIRE": str(self.nonce_expire),
+            "DEFINES": "#!define WITH_RTPENGINE" if self.rtpengine else "",
+            "RTPENGINE_SOCK": self.rtpengine or "",
         }
         text = TEMPLATE_PATH.read_text()
         text = re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: values[m.group(1)], text)
