@@ -186,8 +186,15 @@ class _DevTools:
 class _PageServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], uploads: Path, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        uploads: Path,
+        log: logging.Logger,
+        static: dict[str, tuple[Path, str]] = _STATIC,
+    ) -> None:
         self.uploads = uploads
+        self.static = static
         self.log = log
         self.uploaded: dict[str, Path] = {}
         self.upload_done = threading.Condition()
@@ -198,7 +205,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
     server: _PageServer
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        entry = _STATIC.get(self.path.split("?", 1)[0])
+        entry = self.server.static.get(self.path.split("?", 1)[0])
         if entry is None or not entry[0].exists():
             self.send_error(404)
             return
@@ -239,6 +246,11 @@ class BrowserPeer:
     ``progress`` (1xx), ``accepted`` (2xx sent or received), ``confirmed`` (ACK), ``ended``, ``failed``;
     registration states ``registered``, ``registration-failed``, ``unregistered``.
     """
+
+    static_files: dict[str, tuple[Path, str]] = _STATIC
+    """What the page server serves (URL path: file, content type); a subclass may add another page."""
+    page_path = "/"
+    """The page the tab opens."""
 
     def __init__(
         self,
@@ -299,7 +311,7 @@ class BrowserPeer:
         # Sockets belong to the namespace of the thread that creates them: bind inside the browser's one,
         # on its loopback (a secure context for getUserMedia).
         with self.netns.entered() if self.netns is not None else contextlib.nullcontext():
-            server = _PageServer(("127.0.0.1", 0), self._uploads, self.log)
+            server = _PageServer(("127.0.0.1", 0), self._uploads, self.log, self.static_files)
             try:
                 server.server_bind()
                 server.server_activate()
@@ -312,7 +324,7 @@ class BrowserPeer:
     @property
     def page_url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.page_path}"
 
     def chromium_args(self) -> list[str]:
         binary = chromium_binary()
