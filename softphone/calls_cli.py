@@ -28,7 +28,8 @@ def media_options(args: argparse.Namespace) -> MediaOptions:
         play=args.play,
         record=args.record,
         media_timeout=args.media_timeout,
-        ice=args.ice or args.ice_relay_only,
+        # a STUN or TURN server is only of use through ICE (as for an account's servers)
+        ice=bool(args.ice or args.ice_relay_only or args.stun_server or args.turn_server),
         stun_server=args.stun_server,
         turn_server=args.turn_server,
         turn_username=args.turn_user,

@@ -98,8 +98,12 @@ def _media_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--interactive", action="store_true", help="read JSON commands from stdin")
     parser.add_argument("--ice", action="store_true", help="offer and answer ICE (RFC 8445) for the media")
-    parser.add_argument("--stun-server", metavar="HOST:PORT", help="STUN server for ICE (server-reflexive)")
-    parser.add_argument("--turn-server", metavar="HOST:PORT", help="TURN server for ICE (relayed candidate)")
+    parser.add_argument(
+        "--stun-server", metavar="HOST:PORT", help="STUN server for ICE (server-reflexive; implies --ice)"
+    )
+    parser.add_argument(
+        "--turn-server", metavar="HOST:PORT", help="TURN server for ICE (relayed candidate; implies --ice)"
+    )
     parser.add_argument("--turn-user", metavar="NAME", help="TURN user name")
     parser.add_argument("--turn-password-env", metavar="VAR", help="environment variable: TURN password")
     parser.add_argument("--ice-relay-only", action="store_true", help="offer only the TURN relayed candidate")

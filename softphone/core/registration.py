@@ -69,6 +69,9 @@ class Registration:
         self._fallbacks: list[Destination] = []  # the rest of the last resolution, in order
         self.contact: SipUri | None = None
         self.public: tuple[str, int] | None = None  # what the registrar saw (RFC 3581)
+        # The Contact registered before the public address was learned: removed (expires=0) by the next
+        # REGISTER, else calls fork to it too and arrive twice through the same NAT mapping.
+        self._stale_contact: SipUri | None = None
         self.expires = 0
         self.failures = 0
         self.last_error: tuple[int, str] | None = None
@@ -189,7 +192,9 @@ class Registration:
             if public != current and public != self.public:
                 log.info("%s: registrar sees us at %s:%s", self.account, *public)
                 self.public = public
+                self._stale_contact = self.contact
                 return None
+        self._stale_contact = None
         self.failures = 0
         self.expires = granted
         self.last_error = None
@@ -278,6 +283,9 @@ class Registration:
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", f"{self.cseq} REGISTER")
         headers.add("Contact", f"<{self.contact}>")
+        stale = self._stale_contact
+        if stale is not None and expires > 0 and not _same_binding(stale, self.contact):
+            headers.add("Contact", f"<{stale}>;expires=0")  # RFC 3261 §10.2.2
         headers.add("Expires", str(expires))
         headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE")
         request = Request("REGISTER", registrar, headers)

@@ -603,3 +603,7 @@ def test_contact_follows_the_public_address_the_registrar_reports(
     first, second, _ = uas.requests("REGISTER")
     assert "192.0.2.33" not in (first.header("Contact") or "")
     assert "192.0.2.33:40000" in (second.header("Contact") or ""), second.text
+    # the binding registered before is removed in the same request (RFC 3261 §10.2.2): calls would
+    # otherwise be forked to it too, and arrive twice through the NAT
+    old_contact = (first.header("Contact") or "").strip()
+    assert f"{old_contact};expires=0" in second.text, second.text
