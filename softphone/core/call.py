@@ -76,6 +76,10 @@ class CallHooks:
     on_end: Callable[[Call], None]
     # places a new call for a transfer: (target, account, extra headers) -> Call
     place_call: Callable[[SipUri, AccountConfig | None, Headers], Awaitable[Call]] | None = None
+    # the address the account's registrar sees us at, behind a NAT (RFC 3581): (account, transport) ->
+    # (host, port) or None.  Our Contact in INVITEs and 200s uses it, so that in-dialog requests from
+    # the far side reach us even through a proxy that does no NAT fixing of its own.
+    public_address: Callable[[AccountConfig | None, str], tuple[str, int] | None] | None = None
 
 
 @dataclass
@@ -107,6 +111,7 @@ class Call:
     _acked: asyncio.Event = field(default_factory=asyncio.Event)
     _answer_in_ack: bool = False  # our offer went in a 2xx: the answer comes in the ACK
     _reinvite_pending: bool = False
+    _answering_reinvite: bool = False  # gathering ICE candidates for the answer to the peer's restart
     _moved_contact: SipUri | None = None  # our Contact since the local address changed
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -228,6 +233,8 @@ class Call:
         assert self._dest is not None
         stack = self.hooks.stack
         host, port = await stack.transport.sent_by(self._dest)
+        public = self._public_address(self._dest.transport)
+        contact_host, contact_port = public if public is not None else (host, port)
         headers = Headers()
         if request is not None:
             for name in ("From", "To", "Call-ID"):
@@ -241,7 +248,7 @@ class Call:
         if self.account and self.account.proxy_uri is not None:
             headers.add("Route", f"<{self.account.proxy_uri.with_params(lr=None)}>")
         headers.add("CSeq", f"{cseq} INVITE")
-        headers.add("Contact", f"<{self._contact(host, port)}>")
+        headers.add("Contact", f"<{self._contact(contact_host, contact_port)}>")
         headers.add("Allow", ALLOW)
         headers.add("Supported", SUPPORTED)
         headers.add("Content-Type", "application/sdp")
@@ -250,6 +257,10 @@ class Call:
         invite = Request("INVITE", target, headers, offer)
         await stack.prepare(invite, self._dest)
         return invite
+
+    def _public_address(self, transport: str) -> tuple[str, int] | None:
+        hook = self.hooks.public_address
+        return hook(self.account, transport) if hook is not None else None
 
     def _contact(self, host: str, port: int | None) -> SipUri:
         user = self.account.uri.user if self.account else "softphone"
@@ -366,6 +377,9 @@ class Call:
 
     def _contact_headers(self, incoming: IncomingRequest) -> Headers:
         local_host, local_port = self.hooks.stack.transport.advertised(incoming.source)
+        public = self._public_address(incoming.source.transport)
+        if public is not None:
+            local_host, local_port = public
         user = self.account.uri.user if self.account else "softphone"
         params: dict[str, str | None] = {}
         if incoming.source.transport != "udp":
@@ -489,6 +503,32 @@ class Call:
             # Glare: both sides sent a re-INVITE (RFC 3261 §14.2).
             self.hooks.stack.respond(incoming.transaction, make_response(request, 491))
             return
+        if self._answering_reinvite:
+            # RFC 3261 §14.2: an INVITE while we have not answered the previous one
+            headers = Headers([("Retry-After", str(random.randint(0, 10)))])
+            self.hooks.stack.respond(incoming.transaction, make_response(request, 500, headers=headers))
+            return
+        restarted = getattr(self.media, "ice_restart_offered", None)
+        if request.body and restarted is not None and restarted(request.body):
+            # RFC 8839 §4.4.3.1.1: the answer to an ICE restart has new credentials and candidates of ours
+            self._answering_reinvite = True
+            self._spawn(self._answer_ice_restart(incoming))
+            return
+        self._answer_reinvite(incoming)
+
+    async def _answer_ice_restart(self, incoming: IncomingRequest) -> None:
+        try:
+            restart = getattr(self.media, "restart_ice")  # noqa: B009 - optional in CallMedia
+            await restart(None)
+        except OSError as exc:
+            log.info("call %s: cannot restart ICE: %s", self.id, exc)
+        finally:
+            self._answering_reinvite = False
+        if not self.ended:
+            self._answer_reinvite(incoming)
+
+    def _answer_reinvite(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
         was_held = self.media.remote_held
         try:
             body = self.media.answer(request.body) if request.body else self.media.offer()
@@ -676,7 +716,7 @@ class Call:
                 return
             self._moved_contact = self._contact(host, port)
         for attempt in range(3):
-            if self._reinvite_pending:  # a hold in progress: let it finish first
+            if self._reinvite_pending or self._answering_reinvite:  # a hold in progress: let it finish first
                 await asyncio.sleep(0.5)
                 continue
             self._reinvite_pending = True
@@ -684,6 +724,7 @@ class Call:
                 response = await self._in_dialog("INVITE", self.media.offer(), "application/sdp")
             except (TransportError, ResolutionError) as exc:
                 log.info("call %s: re-INVITE failed: %s", self.id, exc)
+                await self._abandon_ice_restart()
                 return
             finally:
                 self._reinvite_pending = False
@@ -692,6 +733,7 @@ class Call:
                 continue
             break
         else:
+            await self._abandon_ice_restart()
             return
         if 200 <= response.status < 300 and self.dialog is not None:
             self.dialog.update_from_response(response)
@@ -702,6 +744,8 @@ class Call:
                 self.media.accept(response.body)
             except MediaNegotiationError as exc:
                 log.info("unusable answer to the refreshing re-INVITE: %s", exc)
+        else:
+            await self._abandon_ice_restart()
         self._emit(
             "call_refreshed",
             reason=reason,
@@ -710,7 +754,18 @@ class Call:
             contact=str(self._local_contact()),
         )
 
+    async def _abandon_ice_restart(self) -> None:
+        """Our offer with new ICE credentials got no answer: the media keeps its current ICE agent."""
+        abandon = getattr(self.media, "abandon_ice_restart", None)
+        if abandon is not None:
+            await abandon()
+
     async def _move_media(self, host: str) -> bool:
+        restart = getattr(self.media, "restart_ice", None)
+        if restart is not None and getattr(self.media, "ice", None) is not None:
+            # ICE (classic with ICE, and WebRTC) moves by restarting (RFC 8445 §9): new candidates on the new
+            # address in the re-INVITE, the peer restarts too; DTLS and RTP carry on over the new pair.
+            return bool(await restart(host))
         rebind = getattr(self.media, "rebind", None)
         if rebind is not None:
             await rebind(host)

@@ -6,9 +6,8 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..media.conference import ConferenceBridge
-from ..media.session import AudioCallMedia, MediaOptions
 from ..sip.address import Address
 from ..sip.dialog import dialog_id_of_request, dialog_id_of_response
 from ..sip.errors import ParseError
@@ -27,9 +26,22 @@ from .registration import Registration
 from .stack import IncomingRequest, SipStack
 from .trace import TraceSink
 
+if TYPE_CHECKING:
+    from ..media.session import MediaOptions
+
 log = logging.getLogger(__name__)
 
 NETWORK_POLL = 3.0
+
+
+def __getattr__(name: str) -> Any:
+    """``MediaOptions`` for the CLI. The media stack (numpy, PyAV, aiortc: half a second) is not
+    imported with this module but with the first call's media, so that the GUI starts sooner."""
+    if name == "MediaOptions":
+        from ..media.session import MediaOptions
+
+        return MediaOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Engine:
@@ -62,6 +74,8 @@ class Engine:
             options = media
 
             def media_factory() -> CallMedia:
+                from ..media.session import AudioCallMedia
+
                 return AudioCallMedia(options, error_type=MediaNegotiationError)
 
         self.media_factory = media_factory
@@ -139,8 +153,21 @@ class Engine:
     # -- calls --
     def _hooks(self) -> CallHooks:
         return CallHooks(
-            self.stack, self.resolver, self.emit, self._register_dialog, self._call_ended, self._place_call
+            self.stack,
+            self.resolver,
+            self.emit,
+            self._register_dialog,
+            self._call_ended,
+            self._place_call,
+            self._public_address,
         )
+
+    def _public_address(self, account: AccountConfig | None, transport: str) -> tuple[str, int] | None:
+        """Where the account's registrar sees us over UDP, when that differs from our own address."""
+        registration = self.registrations.get(account.id) if account is not None else None
+        if registration is None or transport != "udp" or registration.config.transport != "udp":
+            return None
+        return registration.public
 
     async def call(self, uri: str, account_id: str | None = None) -> Call:
         """Place a call; returns at once, the call reports its progress as events."""
@@ -181,6 +208,8 @@ class Engine:
         microphone, speaker = calls[0].media.audio()
         if microphone is None or speaker is None:
             return False
+        from ..media.conference import ConferenceBridge
+
         bridge = ConferenceBridge(microphone, speaker)
         for index, call in enumerate(calls):
             source, sink = bridge.add()

@@ -240,6 +240,15 @@ def sent_sdp_addresses(cli: CliProcess) -> list[str]:
     return addresses
 
 
+def sent_invite_contacts(cli: CliProcess) -> list[str]:
+    """The Contact of every INVITE the softphone sent, from its SIP trace."""
+    contacts = []
+    for entry in re.split(r"(?m)^(?=>>> |<<< )", cli.stderr):
+        if entry.startswith(">>> ") and re.search(r"(?m)^INVITE ", entry):
+            contacts += re.findall(r"(?mi)^(?:Contact|m): *<?([^>\r\n;]+)", entry)
+    return contacts
+
+
 def event(cli: CliProcess, name: str) -> dict[str, Any]:
     found = [e for e in cli.events if e.get("event") == name]
     assert found, f"no {name!r} event in {cli.events}"
@@ -325,6 +334,8 @@ def test_softphone_behind_nat_calls_baresip_behind_another_nat_speech_both_ways(
     stats = event(alice, "stats")
     print(f"bindings: {contacts}\nsoftphone: {stats}")
     assert contacts["alice"] == [f"sip:alice@{net.public_ip1}:5060"]  # nat1's mapping, and only that
+    # the INVITE's Contact is the registered public one too: in-dialog requests need no proxy NAT fix
+    assert set(sent_invite_contacts(alice)) == {f"sip:alice@{net.public_ip1}:5060"}
     assert set(sent_sdp_addresses(alice)) == {net.public_ip1}  # the STUN mapping of the RTP port
     assert stats["remote"].startswith(f"{net.public_ip2}:")  # baresip's STUN mapping
     assert_speech(speech_8k, record, "baresip (nat2) -> softphone (nat1)")
