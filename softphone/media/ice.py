@@ -21,6 +21,10 @@ A peer that does not do ICE (no ICE attributes in its SDP) is reached with :meth
 goes from our default candidate to its c=/m= address, without connectivity checks (RFC 8445 §5.1.1.2,
 the default candidate is what a non-ICE peer uses).
 
+An ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1) is a new :class:`IceTransport`: new credentials, new
+candidates, new checks; its owner keeps sending over the old one until the new one has a pair, then closes
+the old one (``AudioCallMedia.restart_ice``).  :func:`is_ice_restart` tells a re-offer that restarts ICE.
+
 aioice exposes no public accessor for the selected pair; ``_nominated_pair`` reads it in one place.
 """
 
@@ -37,12 +41,14 @@ from typing import Any, Final
 import aioice
 from aioice.ice import CandidatePair
 
-from .sdp import Candidate, IceParameters
+from .sdp import Candidate, IceParameters, SessionDescription
 
 __all__ = [
     "IceError",
     "IceTransport",
     "SelectedPair",
+    "is_ice_restart",
+    "offered_ice",
     "parse_server",
     "to_aioice_candidate",
     "to_sdp_candidate",
@@ -88,6 +94,20 @@ def to_sdp_candidate(candidate: aioice.Candidate) -> Candidate:
 
 def to_aioice_candidate(candidate: Candidate) -> aioice.Candidate:
     return aioice.Candidate.from_sdp(str(candidate))
+
+
+def offered_ice(description: SessionDescription) -> IceParameters | None:
+    """The ICE parameters of the audio stream we would answer (the first one not refused)."""
+    audio = next((m for m in description.media if m.kind == "audio" and m.port != 0), None)
+    return None if audio is None else audio.ice_parameters(description)
+
+
+def is_ice_restart(previous: tuple[str, str] | None, offered: IceParameters | None) -> bool:
+    """RFC 8839 §4.4.3.1.1: an offer restarts ICE when its a=ice-ufrag or a=ice-pwd differs from the
+    peer's previous ones (``previous``: that (ufrag, pwd)).  Nothing to restart without both."""
+    if previous is None or offered is None:
+        return False
+    return (offered.ufrag, offered.pwd) != previous
 
 
 def parse_server(value: str | None, *, turn: bool = False) -> tuple[Address, str, bool] | None:

@@ -21,7 +21,7 @@ from .devices import (
     WavFileSink,
     WavFileSource,
 )
-from .ice import IceError, IceTransport
+from .ice import IceError, IceTransport, is_ice_restart, offered_ice
 from .rtp import RtpSession
 from .sdp import (
     DTLS_PROFILE,
@@ -107,10 +107,14 @@ class AudioCallMedia:
         self._watchdog: asyncio.Task[None] | None = None
         self._started = False
         self.ice: IceTransport | None = None
-        self._ice_task: asyncio.Task[None] | None = None
         self._ice_remote: tuple[str, str] | None = None  # the peer's ufrag/pwd we run the checks with
         self._ice_plain = False  # ICE on our side, the peer has none: plain media from our default candidate
         self._ice_pending: Coroutine[Any, Any, None] | None = None  # checks to run once start() was called
+        self._ice_next: IceTransport | None = None  # gathered for an ICE restart, checks not run yet
+        self._local_before_restart: LocalMedia | None = None  # what we offered before _ice_next
+        self._ice_tasks: set[asyncio.Task[None]] = set()
+        self._ice_connecting: set[IceTransport] = set()  # restarted agents running their checks
+        self.ice_restarts = 0  # restarts whose new pair carries the media now
         self.profile = "classic"  # of this call: classic or webrtc, decided by open()
         self.dtls: DtlsSrtpTransport | None = None
         self._dtls_peer: tuple[str, list[tuple[str, str]]] | None = None  # our role, the peer's fingerprints
@@ -182,7 +186,7 @@ class AudioCallMedia:
             await ice.close()
             raise
         self.ice = ice
-        self.rtp.attach_transport(ice.send)
+        self.rtp.attach_transport(self._send_over_ice)
         self.local = LocalMedia(
             address=default.address,
             port=default.port,
@@ -233,7 +237,7 @@ class AudioCallMedia:
             raise
         dtls = DtlsSrtpTransport(
             DtlsCertificate.generate(),
-            send=ice.send,
+            send=self._send_over_ice,
             on_rtp=self.rtp.receive_datagram,
             on_keys=self.rtp.set_srtp,
         )
@@ -282,6 +286,82 @@ class AudioCallMedia:
             address=host, port=port, codecs=list(self.options.codecs), srtp=self.options.srtp, rtcp_mux=True
         )
         return True
+
+    def _send_over_ice(self, data: bytes) -> None:
+        """RTP (classic) or DTLS records (webrtc) go over whichever ICE transport is current: an ICE restart
+        swaps it under the RtpSession and the DTLS association, which never notice."""
+        ice = self.ice
+        if ice is not None:
+            ice.send(data)
+
+    def ice_restart_offered(self, offer: bytes) -> bool:
+        """The peer's re-offer restarts ICE (RFC 8839 §4.4.3.1.1: new a=ice-ufrag or a=ice-pwd): its answer
+        needs new credentials and candidates of ours, :meth:`restart_ice` before :meth:`answer`."""
+        if self.ice is None or self._ice_remote is None:
+            return False
+        try:
+            return is_ice_restart(self._ice_remote, offered_ice(parse_sdp(offer)))
+        except SdpError:
+            return False  # answer() says what is wrong with it
+
+    async def restart_ice(self, local_host: str | None = None) -> bool:
+        """Restart ICE (RFC 8445 §9): gather again, on the addresses there are now, with new credentials;
+        the next offer or answer carries them.  When the peer's ICE parameters come back the checks run
+        on the new agent; once it has a pair the media moves there and the old agent is closed.  Until
+        then the media stays on the old pair (§9: it may still work).  The DTLS association, the SRTP
+        keys, the SSRC and the RTP sequence carry on (RFC 8842 §4: a restart is not a new association).
+
+        ``local_host``: our new address, for the default candidate's IP family.  False when this call has
+        no ICE (plain RTP moves with ``RtpSession.rebind``) or nothing could be gathered (IceError with
+        relay-only, as at open()).
+        """
+        current = self.ice
+        if current is None or self.local is None:
+            return False
+        if local_host is not None:
+            self._local_host = local_host
+        host = self._local_host or self.local.address
+        options = self.options
+        fresh = IceTransport(on_datagram=current.on_datagram)
+        try:
+            await fresh.gather(
+                stun_server=options.stun_server,
+                turn_server=options.turn_server,
+                turn_username=options.turn_username,
+                turn_password=options.turn_password,
+                relay_only=options.ice_relay_only,
+            )
+            default = fresh.default_candidate(6 if ":" in host else 4)
+        except IceError as exc:
+            await fresh.close()
+            if options.ice_relay_only:
+                raise
+            log.warning("ICE restart: %s; keeping the current pair", exc)
+            return False
+        except BaseException:
+            await fresh.close()
+            raise
+        if self._ice_next is not None:  # an earlier restart never got its answer
+            await self._ice_next.close()
+        else:
+            self._local_before_restart = self.local
+        self._ice_next = fresh
+        parameters = fresh.local_parameters()
+        self.local = dataclasses.replace(
+            self.local, address=default.address, port=default.port, ice=parameters
+        )
+        log.info("ICE restart: new credentials, %d candidate(s)", len(parameters.candidates))
+        return True
+
+    async def abandon_ice_restart(self) -> None:
+        """Our restarting offer got no answer: forget the new agent; our SDP has the current one's
+        credentials and candidates again (offering the new ones later would restart without an agent)."""
+        fresh, self._ice_next = self._ice_next, None
+        if fresh is not None:
+            await fresh.close()
+            if self._local_before_restart is not None:
+                self.local = self._local_before_restart
+        self._local_before_restart = None
 
     def _local(self) -> LocalMedia:
         assert self.local is not None, "open() first"
@@ -384,13 +464,26 @@ class AudioCallMedia:
         if ice is None:
             return
         remote = negotiated.ice
-        if remote is not None and not self._ice_plain:
+        fresh = self._ice_next
+        if fresh is not None:
+            # RFC 8445 §9: the restart's offerer is controlling, as at the start of the call; aioice
+            # repairs a role conflict with the tie-breaker should the peer see it otherwise.
+            self._ice_next = self._local_before_restart = None
+            if remote is not None:
+                self._ice_remote = (remote.ufrag, remote.pwd)
+                self._ice_plain = False
+                self._ice_pending = self._ice_switch(fresh, remote, controlling)
+            else:  # a peer without ICE: it sends to our new default candidate, we to its c=/m=
+                self._ice_plain = True
+                address, port = negotiated.remote_address, negotiated.remote_port
+                self._ice_pending = self._ice_switch(fresh, (address, port), controlling)
+        elif remote is not None and not self._ice_plain:
             key = (remote.ufrag, remote.pwd)
             if self._ice_remote is None:
                 self._ice_remote = key
                 self._ice_pending = self._ice_connect(ice, remote, controlling)
             elif key != self._ice_remote:
-                log.warning("ICE restart asked by the peer is not supported; keeping the current pair")
+                log.warning("the peer restarted ICE but we did not gather again; keeping the current pair")
         elif remote is None and self._ice_remote is None and not self._ice_plain:
             self._ice_plain = True
             address, port = negotiated.remote_address, negotiated.remote_port
@@ -401,7 +494,35 @@ class AudioCallMedia:
     def _launch_ice(self) -> None:
         pending, self._ice_pending = self._ice_pending, None
         if pending is not None:
-            self._ice_task = asyncio.ensure_future(pending)
+            task = asyncio.ensure_future(pending)
+            self._ice_tasks.add(task)
+            task.add_done_callback(self._ice_tasks.discard)
+
+    async def _ice_switch(
+        self, fresh: IceTransport, remote: IceParameters | tuple[str, int], controlling: bool
+    ) -> None:
+        """The checks of a restart (or plain media from the new default candidate, for a peer without ICE);
+        once they succeed the media goes over the new pair and the old agent (its sockets, its TURN
+        allocation, its consent checks) is closed."""
+        self._ice_connecting.add(fresh)
+        try:
+            if isinstance(remote, IceParameters):
+                await fresh.connect(remote, controlling=controlling, timeout=self.options.ice_timeout)
+            else:
+                await fresh.connect_plain(*remote)
+        except (IceError, RuntimeError) as exc:
+            self._ice_connecting.discard(fresh)
+            log.log(logging.INFO if fresh.state == "closed" else logging.ERROR, "ICE restart: %s", exc)
+            await fresh.close()
+            return
+        self._ice_connecting.discard(fresh)
+        old, self.ice = self.ice, fresh
+        self.ice_restarts += 1
+        log.info("ICE restart %d done: the media moved to the new pair", self.ice_restarts)
+        if old is not None and old is not fresh:
+            await old.close()
+        if self.dtls is not None and self.dtls.state == "new":
+            await self._start_dtls()  # the first pair never worked: the association starts here
 
     async def _ice_connect(self, ice: IceTransport, remote: IceParameters, controlling: bool) -> None:
         try:
@@ -540,10 +661,13 @@ class AudioCallMedia:
         await self.rtp.close()  # its RTCP BYE still goes over ICE
         if self.dtls is not None:
             await self.dtls.close()  # close_notify, before ICE goes
-        if self._ice_task is not None:
-            self._ice_task.cancel()
+        for task in list(self._ice_tasks):
+            task.cancel()
         if self._ice_pending is not None:
             self._ice_pending.close()  # never started
+        for spare in (self._ice_next, *self._ice_connecting):
+            if spare is not None:
+                await spare.close()
         if self.ice is not None:
             await self.ice.close()
         for device in (self._source, self._sink):
@@ -660,6 +784,7 @@ class AudioCallMedia:
             out.update(self.stream.stats())
         if self.ice is not None:
             out.update(self.ice.stats())
+            out["ice_restarts"] = self.ice_restarts
         if self.dtls is not None:
             out.update(self.dtls.stats())
         return out

@@ -14,7 +14,8 @@ The pieces, one datagram pipe (RFC 7983 demultiplexing on the first byte)::
                                     128-191 SRTP/SRTCP   -> on_rtp (RtpSession.receive_datagram)
     RtpSession.attach_transport(DtlsSrtpTransport.send_rtp) --> IceTransport.send
 
-The handshake runs once ICE has a pair; when it completes, the fingerprint of the peer's certificate is
+The handshake runs once ICE has a pair (once per call: the sender is a callable that follows an ICE
+restart to the new pair, RFC 8842 §4); when it completes, the fingerprint of the peer's certificate is
 checked against its a=fingerprint and the SRTP master keys are exported (RFC 5764 §4.2) into an
 :class:`SrtpContext` handed to ``on_keys`` (the RtpSession's ``set_srtp``).  Until then nothing RTP goes
 either way: :meth:`DtlsSrtpTransport.send_rtp` drops, received SRTP is dropped.
@@ -134,6 +135,11 @@ def _is_rtp_or_rtcp(first_byte: int) -> bool:
     return 128 <= first_byte <= 191
 
 
+def _is_client_hello(record: bytes) -> bool:
+    """A DTLS handshake record (content type 22) whose message is a ClientHello (type 1, RFC 6347 §4.2)."""
+    return len(record) > 13 and record[0] == 22 and record[13] == 1
+
+
 class DtlsSrtpTransport:
     """One DTLS association on a datagram pipe, giving SRTP keys; it then carries SRTP both ways.
 
@@ -163,6 +169,9 @@ class DtlsSrtpTransport:
         self._handshake: asyncio.Task[SrtpContext] | None = None
         self._retransmit: asyncio.Task[None] | None = None
         self.packets_dropped = 0  # SRTP both ways before the keys, or after close
+        # Completed handshakes: one per association.  An ICE restart moves the association to the new pair
+        # without a new handshake (RFC 8842 §4), so this stays 1 across restarts.
+        self.handshakes = 0
 
     @property
     def fingerprint(self) -> tuple[str, str]:
@@ -200,6 +209,8 @@ class DtlsSrtpTransport:
             return
         if self.state in ("closed", "failed"):
             return
+        if self.role == "client" and _is_client_hello(data):
+            return  # a stray one, see _run
         ssl.bio_write(data)
         if self.state == "connecting":
             self._wakeup.set()
@@ -257,6 +268,12 @@ class DtlsSrtpTransport:
         self._ssl = ssl
         self.state = "connecting"
         for record in self._early:
+            # A peer that answered a=setup:passive may still have sent a ClientHello before it chose its
+            # role (rtpengine does, once its own ICE checks succeed after the offer); as the client, drop
+            # it as browsers do, else OpenSSL fails the handshake with "unexpected message".
+            if role == "client" and _is_client_hello(record):
+                logger.info("DTLS: dropping a ClientHello from the peer, we are the client")
+                continue
             ssl.bio_write(record)
         self._early.clear()
         loop = asyncio.get_running_loop()
@@ -288,6 +305,7 @@ class DtlsSrtpTransport:
         context = self._derive_keys(ssl)
         self.cipher = ssl.get_cipher_name()
         self.state = "connected"
+        self.handshakes += 1
         logger.info("DTLS %s connected: %s, %s", role, self.cipher, self.srtp_profile)
         if self.on_keys is not None:
             self.on_keys(context)
@@ -364,4 +382,5 @@ class DtlsSrtpTransport:
             "dtls_role": self.role,
             "dtls_cipher": self.cipher,
             "srtp_profile": self.srtp_profile,
+            "dtls_handshakes": self.handshakes,
         }

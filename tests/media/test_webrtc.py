@@ -180,6 +180,41 @@ def test_records_that_arrive_before_start_are_kept() -> None:
     run(main())
 
 
+async def stray_client_hello() -> bytes:
+    """The first flight of some other DTLS client: one ClientHello record."""
+    sent: list[bytes] = []
+    stray = DtlsSrtpTransport(DtlsCertificate.generate(), send=sent.append)
+    task = asyncio.ensure_future(stray.start("client", [], timeout=5))
+    while not sent:
+        await asyncio.sleep(0.001)
+    await stray.close()
+    task.cancel()
+    return sent[0]
+
+
+@pytest.mark.parametrize("when", ["before our start", "during our handshake"])
+def test_client_ignores_a_clienthello_from_its_peer(when: str) -> None:
+    """A peer answering a=setup:passive may have said ClientHello before it chose the server role (rtpengine
+    does when its ICE checks finish before the answer); as the client we drop it, as browsers do."""
+
+    async def main() -> None:
+        pipe = Pipe()
+        try:
+            hello = await stray_client_hello()
+            if when == "before our start":
+                pipe.a.receive_datagram(hello, ("b", 1))
+            client = asyncio.ensure_future(pipe.a.start("client", [pipe.b.fingerprint], timeout=5))
+            if when == "during our handshake":
+                await asyncio.sleep(0.01)
+                pipe.a.receive_datagram(hello, ("b", 1))
+            server = await pipe.b.start("server", [pipe.a.fingerprint], timeout=5)
+            assert (await client).unprotect_rtp(server.protect_rtp(RTP)) == RTP
+        finally:
+            await pipe.close()
+
+    run(main())
+
+
 def test_close_notify_closes_the_peer() -> None:
     async def main() -> None:
         pipe = Pipe()
