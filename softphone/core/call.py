@@ -113,6 +113,7 @@ class Call:
     _reinvite_pending: bool = False
     _answering_reinvite: bool = False  # gathering ICE candidates for the answer to the peer's restart
     _moved_contact: SipUri | None = None  # our Contact since the local address changed
+    _moving: bool = False  # a move to a new local address is under way (its re-INVITE covers a lost flow)
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     extra_headers: Headers = field(default_factory=Headers)
@@ -691,6 +692,7 @@ class Call:
         """The local address changed: move the media and tell the peer (a target refresh re-INVITE with the
         new Contact and c= address, RFC 3261 §12.2, §14.1)."""
         if self.state == "connected" and self.dialog is not None:
+            self._moving = True
             self._spawn(self._refresh("address changed", move=True))
 
     def flow_lost(self, dest: Destination) -> None:
@@ -698,10 +700,17 @@ class Call:
         RFC 5626 flow token): a re-INVITE over a new connection refreshes the target the proxy uses."""
         used = [self._dest, self._server_invite.source.destination if self._server_invite else None]
         mine = any(d is not None and d.reliable and d.key == dest.key for d in used)
-        if mine and self.state == "connected":
+        if mine and self.state == "connected" and not self._moving:
             self._spawn(self._refresh("connection lost", move=False))
 
     async def _refresh(self, reason: str, *, move: bool) -> None:
+        try:
+            await self._refresh_now(reason, move=move)
+        finally:
+            if move:
+                self._moving = False
+
+    async def _refresh_now(self, reason: str, *, move: bool) -> None:
         address = None
         if move:
             try:

@@ -402,10 +402,13 @@ class Engine:
                 seen[reg.account] = source
                 if previous is not None and previous != source:
                     log.info("%s: local address changed %s -> %s", reg.account, previous, source)
-                    reg.network_changed()
                     for call in list(self.calls.values()):
                         if call.account is reg.config:
                             call.network_changed()  # re-INVITE from the new address
+                    if dest.reliable:
+                        # a TCP/TLS/WebSocket flow stays bound to the old address: open a new one
+                        self.stack.transport.abandon(dest)
+                    reg.network_changed()
 
 
 def _target_uri(text: str, account: AccountConfig | None) -> SipUri:

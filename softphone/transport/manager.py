@@ -309,6 +309,20 @@ class TransportManager:
         except (OSError, TransportError) as exc:
             log.info("keep-alive to %s failed: %s", dest, exc)
 
+    def abandon(self, dest: Destination) -> None:
+        """Drop a flow whose local address is gone, without a goodbye: it is reported lost at once, and
+        the next message to ``dest`` opens a new connection from the address we have now."""
+        conn = self._connections.pop(dest.key, None)
+        if conn is None:
+            return
+        if isinstance(conn, _Connection):
+            if conn.transport is not None:
+                conn.transport.abort()
+        else:
+            conn.close()
+        if self._on_lost is not None:
+            self._on_lost(conn.dest)
+
     def disconnect(self, dest: Destination) -> None:
         conn = self._connections.get(dest.key)
         if conn is not None:
