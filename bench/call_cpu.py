@@ -10,6 +10,10 @@ noisy); ``--warmup S`` starts measuring S seconds after the answer, leaving out 
 once when its media starts (the caller loading and resampling its WAV file); ``--verbose`` prints
 every run, with user and system time apart.
 Needs baresip-core, espeak-ng and sox (make test installs them).
+
+On a VM the numbers depend on the machine's load in an unexpected way: each 20 ms tick starts with
+cold caches after the process slept, and an idle machine reads *higher* than a busy one (about
+4 s/min against 3.4 for PCMU). Compare versions in one sitting, alternating them.
 """
 
 from __future__ import annotations
@@ -157,7 +161,7 @@ def main() -> None:
         f"CPU seconds per minute of call ({args.seconds:.0f} s calls, one process per endpoint"
         + (f", median of {repeat}" if repeat > 1 else "")
         + (f", {args.warmup:g} s warm-up" if args.warmup else "")
-        + ")"
+        + f"; load average {os.getloadavg()[0]:.2f})"
     )
     print(
         f"{'codec':6} {'softphone caller':>17} {'softphone callee':>17} "
@@ -172,7 +176,10 @@ def main() -> None:
             theirs = median_of(
                 [baresip(codec, args.seconds, wav, workdir, args.warmup) for _ in range(repeat)]
             )
-        print(f"{codec:6} {ours[0]:>17.2f} {ours[1]:>17.2f} {theirs[0]:>15.2f} {theirs[1]:>15.2f}")
+        print(
+            f"{codec:6} {ours[0]:>17.2f} {ours[1]:>17.2f} {theirs[0]:>15.2f} {theirs[1]:>15.2f}", flush=True
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (the CPU time of a shared machine is noisy)")
 
 
 if __name__ == "__main__":

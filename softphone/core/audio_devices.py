@@ -13,18 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..media.devices import (
-    AudioDeviceError,
-    DeviceInfo,
-    NullSink,
-    NullSource,
-    SoundDeviceSink,
-    SoundDeviceSource,
-    find_device,
-    list_devices,
-    probe_devices,
-    reinitialize,
-)
+# The listing only: the sources and sinks (softphone.media.devices, numpy) are imported where a
+# call's devices are looked at, so that the GUI starts without the media stack.
+from ..media.device_list import AudioDeviceError, DeviceInfo, find_device, list_devices, probe_devices
 from .events import EngineEvent
 
 __all__ = ["DeviceFollower", "DeviceInfo", "audio_devices", "describe_devices"]
@@ -68,7 +59,15 @@ def open_device(role: str, name: str | None, devices: list[DeviceInfo] | None = 
     index = find_device(name, inputs=inputs, devices=devices) if name is not None else None
     if name is not None and index is None:
         raise AudioDeviceError(f"no {role} called {name!r}")
+    from ..media.devices import SoundDeviceSink, SoundDeviceSource
+
     return SoundDeviceSource(index) if inputs else SoundDeviceSink(index)
+
+
+def _reinitialize() -> None:
+    from ..media.devices import reinitialize
+
+    reinitialize()
 
 
 class DeviceFollower:
@@ -84,7 +83,7 @@ class DeviceFollower:
         list_interval: float = LIST_INTERVAL,
         lister: Callable[[], list[DeviceInfo] | None] = probe_devices,
         opener: Opener | None = None,
-        rescan: Callable[[], None] = reinitialize,
+        rescan: Callable[[], None] = _reinitialize,
     ) -> None:
         self.engine = engine
         self.wanted = {"microphone": input_device, "speaker": output_device}
@@ -139,6 +138,10 @@ class DeviceFollower:
         if self._chosen:
             live = {c.id for c in calls}
             self._chosen = {key: name for key, name in self._chosen.items() if key[0] in live}
+        if not calls:
+            return
+        from ..media.devices import NullSink, NullSource, SoundDeviceSink, SoundDeviceSource
+
         for call in calls:
             for role, device in self._devices(call).items():
                 if device is None:
@@ -173,7 +176,12 @@ class DeviceFollower:
                 )
             )
         rescanned = False
-        for call in self._calls():
+        calls = self._calls()
+        if not calls:
+            return
+        from ..media.devices import NullSink, NullSource, SoundDeviceSink, SoundDeviceSource
+
+        for call in calls:
             for role, device in self._devices(call).items():
                 wanted = self._wanted(call, role)
                 current = getattr(device, "device_name", None)
@@ -205,6 +213,8 @@ class DeviceFollower:
             new = self.opener(role, name)
         except AudioDeviceError as exc:
             if name is None:
+                from ..media.devices import NullSink, NullSource
+
                 new = NullSource() if role == "microphone" else NullSink()
                 log.warning("call %s: %s, and %s", call.id, why, exc)
                 self._told.add((call.id, role))

@@ -18,14 +18,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..media.devices import AudioDeviceError, AudioSink
-from ..media.stream import TonePlayer
-from ..media.tones import ringtone_source, tone_source
+from ..media.device_list import AudioDeviceError
 from .events import EngineEvent
 
+if TYPE_CHECKING:
+    from ..media.devices import AudioSink
+    from ..media.stream import TonePlayer
+    from ..media.tones import ToneSource
+
 log = logging.getLogger(__name__)
+
+
+# The tones and their player are imported when one plays, not with the GUI (they need numpy).
+def _tone(name: str, region: str) -> ToneSource:
+    from ..media.tones import tone_source
+
+    return tone_source(name, region)
+
+
+def _ringtone(path: str | Path | None) -> ToneSource:
+    from ..media.tones import ringtone_source
+
+    return ringtone_source(path)
+
+
+def _player(sink: AudioSink, tone: ToneSource) -> TonePlayer:
+    from ..media.stream import TonePlayer
+
+    return TonePlayer(sink, tone, close_sink=True)
+
 
 BUSY_STATUSES = (486, 600)
 QUIET_ENDINGS = (487,)  # cancelled: the user knows already
@@ -68,7 +91,7 @@ class CallTones:
         name = event.name
         try:
             if name == "ringing" and call is not None and call.direction == "outgoing":
-                call.play_tone(tone_source("ringback", self.region))
+                call.play_tone(_tone("ringback", self.region))
             elif name == "early_media" and call is not None:
                 call.play_tone(None)
             elif name == "incoming" and call is not None and not self.engine.auto_answer:
@@ -83,15 +106,13 @@ class CallTones:
         busy = [c for c in self.engine.calls.values() if c is not call and c.state == "connected"]
         if busy:
             for other in busy:
-                if other.id not in self._waiting_on and other.play_tone(
-                    tone_source("call_waiting", self.region)
-                ):
+                if other.id not in self._waiting_on and other.play_tone(_tone("call_waiting", self.region)):
                     self._waiting_on.add(other.id)
             return
         if self._ring_player is None and self.ringer is not None:
             sink = self._open(self.ringer)
             if sink is not None:
-                self._ring_player = TonePlayer(sink, ringtone_source(self.ringtone), close_sink=True)
+                self._ring_player = _player(sink, _ringtone(self.ringtone))
                 self._ring_player.start()
 
     def _settled(self, call_id: str, call: Any, event: EngineEvent) -> None:
@@ -122,7 +143,7 @@ class CallTones:
             self._after_call.stop()
         sink = self._open(self.speaker)
         if sink is not None:
-            self._after_call = TonePlayer(sink, tone_source(name, self.region), close_sink=True)
+            self._after_call = _player(sink, _tone(name, self.region))
             self._after_call.start()
 
     def _stop_ringtone(self) -> None:

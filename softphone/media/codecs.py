@@ -16,7 +16,9 @@ frame per input frame; none for opus, already at 48 kHz), and concealment is add
 
 G.711 being memoryless, FFmpeg's G.711 coder is run once over every possible input to make two
 lookup tables (``_g711_tables``); a frame is then coded with one numpy lookup instead of an
-``AudioFrame`` and a codec call (the output is FFmpeg's, byte for byte).
+``AudioFrame`` and a codec call (the output is FFmpeg's, byte for byte). Opus calls the libopus
+FFmpeg links directly where it can (``libopus.py``), configured as FFmpeg configures it: the same
+packets and samples without PyAV's per-frame filter graph and objects.
 
 Objects are not thread-safe: use each from one thread (the stream's send or playout path).
 """
@@ -34,6 +36,7 @@ from av import AudioFrame
 from av.audio.codeccontext import AudioCodecContext
 from av.packet import Packet
 
+from . import libopus
 from .audio import FRAME_MS, FRAME_SAMPLES, RATE, Int16Array, Resampler, silence
 from .plc import Concealer
 
@@ -138,11 +141,14 @@ class _AvCodec:
     clock_rate: int
     payload_type: int
 
-    def __init__(self, *, av_name: str, native_rate: int, decode_layout: str = "mono") -> None:
+    def __init__(
+        self, *, av_name: str, native_rate: int, decode_layout: str = "mono", contexts: bool = True
+    ) -> None:
         self._native_rate = native_rate
         self._native_frame = native_rate * FRAME_MS // 1000
-        self._encoder = _context(av_name, "w", native_rate)
-        self._decoder = _context(av_name, "r", native_rate, decode_layout)
+        if contexts:  # not for a codec that calls its library directly
+            self._encoder = _context(av_name, "w", native_rate)
+            self._decoder = _context(av_name, "r", native_rate, decode_layout)
         self._down = Resampler(RATE, native_rate)
         self._up = Resampler(native_rate, RATE)
         self._pts = 0
@@ -272,17 +278,29 @@ class OpusCodec(_AvCodec):
     ``sprop-stereo`` need nothing: we always send mono, which every opus decoder accepts, and
     decode with ``channels`` channels (2 for ``opus/48000/2``) then downmix.
     ``usedtx`` is ignored (sending continuously is always allowed).
+
+    The codec is FFmpeg's libopus, called directly (``libopus.py``: same library, same settings,
+    same bytes, a third less CPU) where it can be found, else through PyAV; ``direct=False`` forces
+    PyAV, ``direct=True`` the direct calls (``UnsupportedCodec`` where they are not available).
     """
 
     DEFAULT_BITRATE = 32000
 
-    def __init__(self, payload_type: int, channels: int = 2, fmtp: str | None = None) -> None:
+    def __init__(
+        self, payload_type: int, channels: int = 2, fmtp: str | None = None, *, direct: bool | None = None
+    ) -> None:
         self.name = "opus"
         self.clock_rate = 48000
         self.payload_type = payload_type
         self.channels = channels
+        lib = libopus.load() if direct is not False else None
+        if direct and lib is None:
+            raise UnsupportedCodec("opus: libopus cannot be called directly here")
         super().__init__(
-            av_name="libopus", native_rate=48000, decode_layout="stereo" if channels == 2 else "mono"
+            av_name="libopus",
+            native_rate=48000,
+            decode_layout="stereo" if channels == 2 else "mono",
+            contexts=lib is None,
         )
         params = parse_fmtp(fmtp)
         self.bitrate = self.DEFAULT_BITRATE
@@ -300,10 +318,47 @@ class OpusCodec(_AvCodec):
                 if rate <= limit:
                     options["cutoff"] = str(cutoff)
                     break
-        self._encoder.bit_rate = self.bitrate
-        self._encoder.options = options
+        self._direct_encoder: libopus.Encoder | None = None
+        self._direct_decoder: libopus.Decoder | None = None
+        if lib is not None:
+            self._direct_encoder = libopus.Encoder(
+                lib,
+                channels=1,
+                frame_samples=FRAME_SAMPLES,
+                bitrate=self.bitrate,
+                vbr=options.get("vbr") != "off",
+                fec=self.fec,
+                packet_loss=int(options.get("packet_loss", "0")),
+                cutoff=int(options.get("cutoff", "0")),
+            )
+            self._direct_decoder = libopus.Decoder(lib, channels=2 if channels == 2 else 1)
+        else:
+            self._encoder.bit_rate = self.bitrate
+            self._encoder.options = options
         self._last_toc: int | None = None
         self.plc_frames = 0
+
+    @property
+    def direct(self) -> bool:
+        """True when libopus is called directly rather than through PyAV."""
+        return self._direct_encoder is not None
+
+    def encode(self, pcm48: npt.ArrayLike) -> bytes:
+        if self._direct_encoder is None:
+            return super().encode(pcm48)
+        return self._direct_encoder.encode(_frame48(pcm48))
+
+    def _decode_native(self, payload: bytes) -> Int16Array | None:
+        decoder = self._direct_decoder
+        if decoder is None:
+            return super()._decode_native(payload)
+        if not payload:
+            return None
+        pcm = decoder.decode(payload)
+        if pcm is None:
+            self.decode_errors += 1
+            return None
+        return _interleaved_to_mono(pcm, decoder.channels)
 
     def decode(self, payload: bytes) -> Int16Array:
         pcm = self._decode_native(payload)
@@ -325,11 +380,7 @@ class OpusCodec(_AvCodec):
         pcm: list[Int16Array] = []
         have = 0
         while have < FRAME_SAMPLES:
-            try:
-                frames = self._decoder.decode(Packet(toc))
-            except av.error.FFmpegError:
-                break
-            got = [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
+            got = self._conceal_once(toc)
             if not got or not sum(len(g) for g in got):
                 break
             pcm.extend(got)
@@ -338,6 +389,26 @@ class OpusCodec(_AvCodec):
             return silence()
         self.plc_frames += 1
         return np.concatenate(pcm)[:FRAME_SAMPLES]
+
+    def _conceal_once(self, toc: bytes) -> list[Int16Array]:
+        decoder = self._direct_decoder
+        if decoder is not None:
+            pcm = decoder.decode(toc)
+            return [] if pcm is None else [_interleaved_to_mono(pcm, decoder.channels)]
+        try:
+            frames = self._decoder.decode(Packet(toc))
+        except av.error.FFmpegError:
+            return []
+        return [_to_mono(f) for f in frames if isinstance(f, AudioFrame)]
+
+
+def _interleaved_to_mono(pcm: Int16Array, channels: int) -> Int16Array:
+    """Interleaved int16 -> a new mono array; stereo is averaged as ``_to_mono`` does."""
+    if channels == 1:
+        return pcm.copy()
+    both = pcm.reshape(-1, channels)
+    mono: Int16Array = np.rint(both.sum(axis=1, dtype=np.int32) * (1.0 / channels)).astype(np.int16)
+    return mono
 
 
 def make_codec(

@@ -7,26 +7,41 @@ from __future__ import annotations
 
 import collections
 import logging
-import subprocess
-import sys
 import threading
 import time
 import wave
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from .device_list import AudioDeviceError, DeviceInfo, find_device, list_devices, probe_devices
+
 log = logging.getLogger(__name__)
+
+__all__ = [  # the listing lives in device_list (no numpy: the GUI lists devices long before a call)
+    "AudioDeviceError",
+    "AudioSink",
+    "AudioSource",
+    "DeviceInfo",
+    "NullSink",
+    "NullSource",
+    "SoundDeviceSink",
+    "SoundDeviceSource",
+    "WavFileSink",
+    "WavFileSource",
+    "find_device",
+    "list_devices",
+    "probe_devices",
+    "read_wav",
+    "reinitialize",
+    "resample",
+    "silence",
+]
 
 RATE = 48000
 FRAME_SAMPLES = 960
-
-
-class AudioDeviceError(Exception):
-    """No such device, or it cannot be opened; the message is for the user."""
 
 
 class AudioSource(Protocol):
@@ -85,6 +100,11 @@ class WavFileSource:
         self.pos = 0
 
     def read(self) -> np.ndarray:
+        pos = self.pos
+        if pos + FRAME_SAMPLES <= self.samples.size:  # the usual case: one copy, no zeros to fill
+            self.pos = pos + FRAME_SAMPLES
+            frame: np.ndarray = self.samples[pos : pos + FRAME_SAMPLES].copy()
+            return frame
         out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
         filled = 0
         while filled < FRAME_SAMPLES:
@@ -154,86 +174,6 @@ class NullSink:
         pass
 
 
-@dataclass(frozen=True)
-class DeviceInfo:
-    index: int
-    name: str
-    inputs: int
-    outputs: int
-    default_rate: float
-    is_default_input: bool = False
-    is_default_output: bool = False
-
-
-def list_devices() -> list[DeviceInfo]:
-    """The sound devices the system has; empty (never an exception) when there are none."""
-    try:
-        import sounddevice as sd  # type: ignore[import-untyped]
-
-        devices = sd.query_devices()
-        default_in, default_out = sd.default.device
-    except Exception as exc:  # no PortAudio, no server: the user just has no devices
-        log.info("no audio devices: %s", exc)
-        return []
-    out = []
-    for index, dev in enumerate(devices):
-        out.append(
-            DeviceInfo(
-                index,
-                str(dev["name"]),
-                int(dev["max_input_channels"]),
-                int(dev["max_output_channels"]),
-                float(dev["default_samplerate"]),
-                index == default_in,
-                index == default_out,
-            )
-        )
-    return out
-
-
-def find_device(name: str | None, *, inputs: bool, devices: list[DeviceInfo] | None = None) -> int | None:
-    """The index of the device called ``name`` with inputs (or outputs); None: not there."""
-    for device in list_devices() if devices is None else devices:
-        if device.name == name and (device.inputs if inputs else device.outputs):
-            return device.index
-    return None
-
-
-_PROBE = (
-    "import json, sounddevice as sd\n"
-    "d = sd.query_devices(); i, o = sd.default.device\n"
-    "print(json.dumps([[k, x['name'], x['max_input_channels'], x['max_output_channels'],"
-    " x['default_samplerate'], k == i, k == o] for k, x in enumerate(d)]))"
-)
-
-
-def probe_devices(timeout: float = 10.0) -> list[DeviceInfo] | None:
-    """The devices as a fresh PortAudio sees them now, listed in a child process.
-
-    PortAudio only enumerates devices when it is initialised, and re-initialising it in this
-    process would close every open stream (a call's audio); a child process sees plugged and
-    unplugged devices without touching them. None when the probe itself fails. Blocks: run it
-    off the event loop.
-    """
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout, check=False
-        )
-        import json
-
-        rows = json.loads(done.stdout) if done.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        log.info("device probe failed: %s", exc)
-        return None
-    if rows is None:
-        log.info("no audio devices (probe: %s)", done.stderr.strip()[-200:])
-        return []
-    return [
-        DeviceInfo(int(r[0]), str(r[1]), int(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]))
-        for r in rows
-    ]
-
-
 _open_devices: weakref.WeakSet[_SoundDevice] = weakref.WeakSet()
 _reinit_lock = threading.Lock()
 
@@ -245,7 +185,7 @@ def reinitialize() -> None:
     name (or the default, when that name is gone): PortAudio's terminate would close them anyway.
     """
     with _reinit_lock:
-        import sounddevice as sd
+        import sounddevice as sd  # type: ignore[import-untyped]
 
         live = [d for d in list(_open_devices) if d.is_open]
         for device in live:

@@ -29,6 +29,8 @@ G.722) so that the up-sampler after it sees one continuous signal.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import numpy.typing as npt
 
@@ -53,8 +55,11 @@ class Concealer:
         self._pitch_max = round(PITCH_MAX_MS * self._ms)
         self._corr_len = round(CORR_MS * self._ms)
         hist_len = 3 * self._pitch_max + self._pitch_max // 4  # 48.75 ms, as in Appendix I
-        hist_len = max(hist_len, self._corr_len + self._pitch_max)
-        self._history: FloatArray = np.zeros(hist_len)
+        self._hist_len = max(hist_len, self._corr_len + self._pitch_max)
+        # The history is the last _hist_len samples played (zeros before the first), kept as the
+        # frames themselves and joined only when a loss starts: nothing to shift per good frame.
+        self._recent: deque[FloatArray | Int16Array] = deque()
+        self._recent_samples = 0
         self._lost_samples = 0  # samples concealed in the current loss (0: not in a loss)
         self._lost_frames = 0
         self._pitch = self._pitch_max
@@ -75,25 +80,26 @@ class Concealer:
         return self._pitch
 
     def reset(self) -> None:
-        self._history[:] = 0.0
+        self._recent.clear()
+        self._recent_samples = 0
         self._lost_samples = 0
         self._lost_frames = 0
         self._loops = []
 
     def good(self, frame: npt.ArrayLike) -> Int16Array:
-        """Records a good frame; after a loss returns it cross-faded in, otherwise unchanged."""
+        """Records a good frame; after a loss returns it cross-faded in, otherwise unchanged (the
+        frame itself, flattened)."""
         if self._lost_samples == 0 and isinstance(frame, np.ndarray) and frame.dtype == np.int16:
             samples: Int16Array = frame.ravel()  # the usual case: nothing to fade, nothing to round
-            self._remember(samples)
-            return samples.copy()
-        x = np.asarray(frame, dtype=np.float64).ravel()
+            self._remember(samples.copy())
+            return samples
+        x = np.array(frame, dtype=np.float64).ravel()  # a copy: the history keeps it
         if self._lost_samples > 0 and len(x) > 0:
             lost_ms = self._lost_samples / self._ms
             fade = self._overlap + round(max(0.0, lost_ms - 10.0) / 10.0 * 4.0 * self._ms)
             fade = min(fade, round(MAX_FADE_IN_MS * self._ms), len(x))
             synthetic = self._synthesise(self._lost_samples, fade)
             w = (np.arange(fade) + 0.5) / fade
-            x = x.copy()
             x[:fade] = (1.0 - w) * synthetic + w * x[:fade]
         self._lost_samples = 0
         self._lost_frames = 0
@@ -114,15 +120,21 @@ class Concealer:
     # -- internals -----------------------------------------------------------------------
 
     def _remember(self, x: FloatArray | Int16Array) -> None:
-        h = self._history
-        if len(x) >= len(h):
-            h[:] = x[len(x) - len(h) :]
-        else:
-            h[: len(h) - len(x)] = h[len(x) :]
-            h[len(h) - len(x) :] = x
+        """``x`` (from now on ours, never changed) joins the history."""
+        recent = self._recent
+        recent.append(x)
+        self._recent_samples += len(x)
+        while self._recent_samples - len(recent[0]) >= self._hist_len:
+            self._recent_samples -= len(recent.popleft())
+
+    def _history(self) -> FloatArray:
+        missing = self._hist_len - self._recent_samples
+        parts = [np.zeros(missing), *self._recent] if missing > 0 else list(self._recent)
+        joined: FloatArray = np.concatenate(parts, dtype=np.float64)
+        return joined[len(joined) - self._hist_len :]
 
     def _start_loss(self) -> None:
-        h = self._history
+        h = self._history()
         self._pitch = find_pitch(h, self._pitch_min, self._pitch_max, self._corr_len)
         p = self._pitch
         ov = max(1, p // 4)

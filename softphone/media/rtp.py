@@ -81,6 +81,24 @@ def is_rtcp_packet(data: bytes) -> bool:
     return len(data) >= 2 and data[0] >> 6 == 2 and 64 <= (data[1] & 0x7F) <= 95
 
 
+def parse_rtp(data: bytes) -> RtpPacket:
+    """``RtpPacket.parse``, with a shortcut for the usual packet: no padding, extension or CSRC.
+
+    Raises ValueError (or struct.error) as ``RtpPacket.parse`` does.
+    """
+    if len(data) < RTP_HEADER_LENGTH or data[0] != 0x80:  # anything but V=2 P=0 X=0 CC=0
+        return RtpPacket.parse(data)
+    _, m_pt, sequence_number, timestamp, ssrc = RTP_HEADER.unpack_from(data)
+    return RtpPacket(
+        payload_type=m_pt & 0x7F,
+        marker=m_pt >> 7,
+        sequence_number=sequence_number,
+        timestamp=timestamp,
+        ssrc=ssrc,
+        payload=data[RTP_HEADER_LENGTH:],
+    )
+
+
 @functools.lru_cache(maxsize=256)
 def _normalize_host(host: str) -> str:
     """Canonical text of an IP literal (IPv4-mapped IPv6 -> IPv4); anything else is returned unchanged."""
@@ -694,13 +712,33 @@ class RtpSession:
         if attached is not None:
             attached(data)
         else:
-            transport.sendto(data, self._destination(remote))
+            self._sendto(transport, data, self._destination(remote))
         self._seq = (self._seq + 1) & 0xFFFF
         self._packets_sent += 1
         self._octets_sent += len(payload)
         self._last_timestamp = timestamp
         self._last_timestamp_time = time.monotonic()
         self._sent_since_report = True
+
+    def _sendto(self, transport: asyncio.DatagramTransport, data: bytes, destination: Address) -> None:
+        """``transport.sendto``, straight to the socket while the transport has nothing queued (what
+        a selector loop's transport would do first too, with a few layers less per packet)."""
+        sock = self._rtp_sock
+        queued = getattr(transport, "get_write_buffer_size", None)
+        if (
+            sock is None
+            or queued is None
+            or not isinstance(self._loop, asyncio.SelectorEventLoop)
+            or queued()
+        ):
+            transport.sendto(data, destination)
+            return
+        try:
+            sock.sendto(data, destination)
+        except (BlockingIOError, InterruptedError):
+            transport.sendto(data, destination)  # the transport queues it and waits for the socket
+        except OSError as exc:  # ICMP errors and the like, as the transport reports them
+            logger.debug("RTP: socket error: %s", exc)
 
     def _destination(self, addr: Address) -> Address:
         """Address as the socket family wants it (IPv4 through an IPv6 dual-stack socket is v4-mapped)."""
@@ -824,14 +862,15 @@ class RtpSession:
                 logger.debug("RTP %08x: dropped SRTP packet from %s: %s", self.ssrc, addr, exc)
                 return
         try:
-            packet = RtpPacket.parse(data)
+            packet = parse_rtp(data)
         except (ValueError, struct.error):
             self._invalid += 1
             return
         now = self._now()
         if arrival is None:
             arrival = now
-        self._latch_rtp(packet.ssrc, addr)
+        if self._remote is not None and packet.ssrc not in self._rtp_decided:
+            self._latch_rtp(packet.ssrc, addr)
 
         stream = self._rx.get(packet.ssrc)
         if stream is None:

@@ -14,7 +14,7 @@ import binascii
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pylibsrtp
 from pylibsrtp import Policy, Session
@@ -142,20 +142,27 @@ class SrtpContext:
         except pylibsrtp.Error as exc:  # pragma: no cover - only on a broken libsrtp
             raise SrtpError(f"cannot create SRTP session: {exc}") from exc
 
-    def __repr__(self) -> str:
-        return f"SrtpContext(tx={self.tx_key.suite}, rx={self.rx_key.suite})"
+        self._tx_direct = _DirectSession.of(self._tx)
+        self._rx_direct = _DirectSession.of(self._rx)
 
     def protect_rtp(self, packet: bytes) -> bytes:
+        if self._tx_direct is not None and type(packet) is bytes:
+            return self._tx_direct.run(_lib.srtp_protect, packet, _SRTP_TRAILER, "SRTP protect")
         try:
             return self._tx.protect(packet)
         except (pylibsrtp.Error, ValueError, TypeError) as exc:
             raise SrtpError(f"SRTP protect failed: {exc}") from exc
 
     def unprotect_rtp(self, packet: bytes) -> bytes:
+        if self._rx_direct is not None and type(packet) is bytes:
+            return self._rx_direct.run(_lib.srtp_unprotect, packet, 0, "SRTP unprotect")
         try:
             return self._rx.unprotect(packet)
         except (pylibsrtp.Error, ValueError, TypeError) as exc:
             raise SrtpError(f"SRTP unprotect failed: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"SrtpContext(tx={self.tx_key.suite}, rx={self.rx_key.suite})"
 
     def protect_rtcp(self, packet: bytes) -> bytes:
         try:
@@ -168,3 +175,51 @@ class SrtpContext:
             return self._rx.unprotect_rtcp(packet)
         except (pylibsrtp.Error, ValueError, TypeError) as exc:
             raise SrtpError(f"SRTCP unprotect failed: {exc}") from exc
+
+
+try:  # pylibsrtp's cffi binding, for _DirectSession
+    from pylibsrtp import ERRORS as _ERRORS
+    from pylibsrtp import SRTP_MAX_TRAILER_LEN as _SRTP_TRAILER
+    from pylibsrtp._binding import ffi as _ffi  # type: ignore[import-not-found]
+    from pylibsrtp._binding import lib as _lib
+except ImportError:  # pragma: no cover - another pylibsrtp: Session's methods are used
+    _ffi = _lib = None
+    _ERRORS, _SRTP_TRAILER = [], 0
+
+
+class _DirectSession:
+    """A pylibsrtp ``Session``'s RTP calls without its per-packet Python layers (a type check, an
+    ``int *`` allocation, two more calls): the same libsrtp context, buffer and functions, for the
+    two packets of every 20 ms of a call. ``of`` gives None where pylibsrtp is not built as
+    expected; ``SrtpContext`` then calls the ``Session`` as before."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session  # owns the context and the buffer
+        self._context = session._srtp[0]
+        self._cdata = session._cdata
+        self._buffer = session._buffer
+        self._size = len(session._buffer)
+        self._length = _ffi.new("int *")
+
+    @classmethod
+    def of(cls, session: Session) -> _DirectSession | None:
+        if _lib is None:
+            return None
+        try:
+            return cls(session)
+        except (AttributeError, TypeError):  # pragma: no cover - pylibsrtp internals changed
+            return None
+
+    def run(self, function: Any, packet: bytes, trailer: int, what: str) -> bytes:
+        n = len(packet)
+        if n > self._size - trailer:
+            raise SrtpError(f"{what} failed: packet is too long")
+        self._buffer[0:n] = packet
+        length = self._length
+        length[0] = n
+        rc = function(self._context, self._cdata, length)
+        if rc:
+            reason = _ERRORS[rc] if 0 <= rc < len(_ERRORS) else f"error {rc}"
+            raise SrtpError(f"{what} failed: {reason}")
+        data: bytes = self._buffer[0 : length[0]]
+        return data

@@ -21,16 +21,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .aec import EchoCanceller
 from .audio import FRAME_MS
-from .codecs import AudioCodec
 from .devices import FRAME_SAMPLES, AudioSink, AudioSource, silence
 from .dtmf import DtmfReceiver, DtmfSender
 from .jitter import JitterBuffer
+
+if TYPE_CHECKING:  # not at run time: TonePlayer (tones before a call) needs no codec
+    from .aec import EchoCanceller
+    from .codecs import AudioCodec
 
 log = logging.getLogger(__name__)
 
@@ -54,28 +56,45 @@ class Level:
 
 
 class LevelMeter:
-    """Accumulates frames and gives one Level per LEVEL_FRAMES of them."""
+    """Accumulates frames and gives one Level per LEVEL_FRAMES of them.
+
+    A frame is only copied into a block; peak and energy are computed once per block (four numpy
+    calls every 100 ms instead of four per frame: the meter runs on every frame of every call).
+    """
 
     def __init__(self) -> None:
-        self._peak = 0
+        self._block = np.zeros(LEVEL_FRAMES * FRAME_SAMPLES, dtype=np.int16)
+        self._filled = 0  # samples in the block
+        self._peak = 0  # of frames that did not fit the block (not 20 ms frames)
         self._energy = 0.0
         self._samples = 0
         self._frames = 0
 
     def add(self, frame: np.ndarray) -> Level | None:
-        if frame.size:
-            self._peak = max(self._peak, int(frame.max()), -int(frame.min()))
-            f = frame.astype(np.float32)
-            self._energy += float(np.dot(f, f))
-            self._samples += frame.size
+        n = frame.size
+        if n:
+            filled = self._filled
+            if filled + n <= len(self._block):
+                self._block[filled : filled + n] = frame.ravel()
+                self._filled = filled + n
+            else:
+                self._measure(frame.ravel())
         self._frames += 1
         if self._frames < LEVEL_FRAMES:
             return None
+        if self._filled:
+            self._measure(self._block[: self._filled])
         level = Level(
             _db(self._peak / FULL_SCALE), _db((self._energy / max(self._samples, 1)) ** 0.5 / FULL_SCALE)
         )
-        self._peak, self._energy, self._samples, self._frames = 0, 0.0, 0, 0
+        self._peak, self._energy, self._samples, self._frames, self._filled = 0, 0.0, 0, 0, 0
         return level
+
+    def _measure(self, samples: np.ndarray) -> None:
+        self._peak = max(self._peak, int(samples.max()), -int(samples.min()))
+        f = samples.astype(np.float64)  # exact: 4800 squares of int16 stay far below 2**53
+        self._energy += float(np.dot(f, f))
+        self._samples += samples.size
 
 
 def _db(ratio: float) -> float:

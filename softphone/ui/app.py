@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core.account import AccountConfig, AccountError
 from ..core.audio_devices import DeviceFollower
-from ..core.device_media import device_tones
+from ..core.device_media import device_tones, preload_media
 from ..core.engine import Engine
 from ..core.history import History
 from ..core.secrets import get_password, turn_key
@@ -85,6 +85,9 @@ async def _run(
     controller.start_accounts()
     if window.tray is not None:
         controller.spawn(window.tray.start_notifications())
+    # the media stack (numpy, PyAV, aiortc) loads in the background once the window is up, so that
+    # start-up stays short and the first call does not wait for the import
+    asyncio.get_running_loop().run_in_executor(None, preload_media)
     if start_hidden and window.tray is not None and window.tray.available():
         window.hide()
     else:

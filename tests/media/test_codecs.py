@@ -18,7 +18,7 @@ from softphone.media.audio import (
     silence,
     to_int16,
 )
-from softphone.media.codecs import AudioCodec, UnsupportedCodec, make_codec, parse_fmtp
+from softphone.media.codecs import AudioCodec, OpusCodec, UnsupportedCodec, make_codec, parse_fmtp
 
 CODECS = [  # name as found in SDP, payload type, clock rate, channels
     ("PCMU", 0, 8000, 1),
@@ -280,6 +280,75 @@ def test_mono_opus_decoder_accepts_stereo_streams_too() -> None:
     mono_receiver = make_codec("opus", 111, 48000, 1)
     y = np.concatenate([mono_receiver.decode(stereo_sender.encode(f)) for f in frames(sine(1000, 0.5))])
     assert sine_snr(y, 1000)[0] > 15
+
+
+# libopus called directly (media/libopus.py) must be FFmpeg's libopus wrapper, byte for byte
+
+direct_opus = pytest.mark.skipif(
+    not OpusCodec(111, 2).direct, reason="libopus cannot be called directly here: PyAV is used"
+)
+
+
+def speechlike(seconds: float) -> np.ndarray:
+    """Voiced segments with pauses and a noise burst: opus switches modes and bandwidths on it."""
+    x = voiced(seconds).astype(np.float64)
+    x[int(0.3 * RATE) : int(0.5 * RATE)] = 0.0
+    rng = np.random.default_rng(7)
+    x[int(0.6 * RATE) : int(0.8 * RATE)] = rng.normal(0.0, 2000.0, int(0.8 * RATE) - int(0.6 * RATE))
+    return to_int16(x)
+
+
+@direct_opus
+@pytest.mark.parametrize(
+    "fmtp",
+    [
+        None,
+        "maxaveragebitrate=16000",
+        "maxaveragebitrate=24000;cbr=1",
+        "useinbandfec=1",
+        "maxplaybackrate=8000",
+        "maxplaybackrate=16000;useinbandfec=1;cbr=1",
+    ],
+)
+def test_direct_opus_encoder_gives_the_packets_of_ffmpegs(fmtp: str | None) -> None:
+    direct, pyav = OpusCodec(111, 2, fmtp, direct=True), OpusCodec(111, 2, fmtp, direct=False)
+    for f in frames(speechlike(1.5)):
+        assert direct.encode(f) == pyav.encode(f)
+
+
+def stereo_packets(x: np.ndarray) -> list[bytes]:
+    enc = av.CodecContext.create("libopus", "w")
+    enc.format, enc.layout, enc.sample_rate = "s16", "stereo", 48000
+    enc.time_base = fractions.Fraction(1, 48000)
+    enc.bit_rate = 64000
+    out = []
+    for i, f in enumerate(frames(x)):
+        stereo = np.stack([f, f[::-1]], axis=1).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, i * FRAME_SAMPLES
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out
+
+
+@direct_opus
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("stream", ["mono", "stereo"])
+def test_direct_opus_decoder_gives_the_samples_of_ffmpegs(channels: int, stream: str) -> None:
+    x = speechlike(1.5)
+    packets = [make_codec("opus", 111, 48000, 2).encode(f) for f in frames(x)] if stream == "mono" else []
+    packets = packets or stereo_packets(x)
+    direct, pyav = OpusCodec(111, channels, direct=True), OpusCodec(111, channels, direct=False)
+    for i, packet in enumerate(packets):
+        if i % 9 == 4:  # a loss: libopus concealment
+            a, b = direct.conceal(), pyav.conceal()
+        elif i % 17 == 8:  # a packet libopus refuses
+            a, b = direct.decode(b"\xff\xff\xff\x00garbage"), pyav.decode(b"\xff\xff\xff\x00garbage")
+        else:
+            a, b = direct.decode(packet), pyav.decode(packet)
+        assert a.dtype == b.dtype == np.int16
+        assert np.array_equal(a, b)
+    assert direct.plc_frames == pyav.plc_frames > 0
+    assert direct.decode_errors == pyav.decode_errors > 0
 
 
 # -- concealment --------------------------------------------------------------------------------

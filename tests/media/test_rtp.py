@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 import pytest
 from aiortc.rtp import AnyRtcpPacket, RtcpByePacket, RtcpPacket, RtcpSdesPacket, RtcpSrPacket, RtpPacket
 
-from softphone.media.rtp import RtpSession, is_rtcp_packet
+from softphone.media.rtp import RtpSession, is_rtcp_packet, parse_rtp
 from softphone.media.srtp import SrtpContext, SrtpKey
 
 HOST = "127.0.0.1"
@@ -840,3 +840,48 @@ def test_reception_statistics_match_aiortc() -> None:
             theirs.packets_received,
         )
         assert (ours.jitter, ours.packets_lost) == (theirs.jitter, theirs.packets_lost)
+
+
+# -- the receive path's RTP parser -------------------------------------------------------------------
+
+
+def _fields(packet: RtpPacket) -> tuple[Any, ...]:
+    return (
+        packet.version,
+        packet.marker,
+        packet.payload_type,
+        packet.sequence_number,
+        packet.timestamp,
+        packet.ssrc,
+        packet.csrc,
+        packet.extensions,
+        packet.payload,
+        packet.padding_size,
+    )
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        RtpPacket(payload_type=0, sequence_number=1, timestamp=160, ssrc=0xDEADBEEF, payload=b"\xff" * 160),
+        RtpPacket(
+            payload_type=111, marker=1, sequence_number=65535, timestamp=0xFFFFFFFF, ssrc=1, payload=b"x"
+        ),
+        RtpPacket(payload_type=101, sequence_number=7, timestamp=8, ssrc=9, payload=b""),
+    ],
+)
+def test_the_rtp_parser_reads_plain_packets_as_aiortc_does(packet: RtpPacket) -> None:
+    data = packet.serialize()
+    assert _fields(parse_rtp(data)) == _fields(RtpPacket.parse(data))
+
+
+def test_the_rtp_parser_leaves_csrc_padding_and_extensions_to_aiortc() -> None:
+    packet = RtpPacket(payload_type=0, sequence_number=3, timestamp=480, ssrc=5, payload=b"abc")
+    packet.csrc = [1, 2]
+    packet.padding_size = 4
+    data = packet.serialize()
+    parsed = parse_rtp(data)
+    assert parsed.csrc == [1, 2] and parsed.padding_size == 4 and parsed.payload == b"abc"
+    for bad in (b"\x80\x00\x00", b"\x40" + bytes(20), b"\x81" + bytes(11)):  # short, version 1, CSRC cut
+        with pytest.raises(ValueError):
+            parse_rtp(bad)

@@ -203,3 +203,36 @@ def test_garbage_is_srtp_error() -> None:
             bob.unprotect_rtp(garbage)
         with pytest.raises(SrtpError):
             bob.unprotect_rtcp(garbage)
+
+
+# ---------------------------------------------------------------- libsrtp called without pylibsrtp's layers
+
+
+@pytest.mark.parametrize("suite", SUPPORTED_SUITES)
+def test_direct_calls_protect_exactly_as_pylibsrtp_does(suite: str) -> None:
+    """SrtpContext calls libsrtp on pylibsrtp's own context and buffer (``_DirectSession``): the
+    packets are those of ``Session.protect``, and a fresh pylibsrtp session reads them."""
+    tx, rx = SrtpKey.generate(suite), SrtpKey.generate(suite)
+    ours = SrtpContext(tx=tx, rx=rx)
+    assert ours._tx_direct is not None and ours._rx_direct is not None
+    theirs = SrtpContext(tx=tx, rx=rx)
+    theirs._tx_direct = theirs._rx_direct = None  # pylibsrtp's Session methods
+    peer = SrtpContext(tx=rx, rx=tx)
+    peer._tx_direct = peer._rx_direct = None
+    for seq in range(1000, 1010):
+        plain = rtp(seq, payload=bytes(range(seq % 50, seq % 50 + 160)))
+        protected = ours.protect_rtp(plain)
+        assert protected == theirs.protect_rtp(plain)
+        assert ours.unprotect_rtp(peer.protect_rtp(plain)) == plain
+
+
+def test_direct_calls_raise_srtp_errors_with_libsrtps_reason() -> None:
+    alice, bob = pair("AES_CM_128_HMAC_SHA1_80")
+    packet = alice.protect_rtp(rtp(7))
+    bob.unprotect_rtp(packet)
+    with pytest.raises(SrtpError, match="SRTP unprotect failed: replay check failed"):
+        bob.unprotect_rtp(packet)
+    with pytest.raises(SrtpError, match="authentication failure"):
+        bob.unprotect_rtp(alice.protect_rtp(rtp(8))[:-1] + b"\x00")
+    with pytest.raises(SrtpError, match="SRTP protect failed: packet is too long"):
+        alice.protect_rtp(rtp(9, payload=bytes(1500)))

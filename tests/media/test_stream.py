@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from softphone.media.aec import available_backends, make_echo_canceller
-from softphone.media.stream import AudioStream, Level, StreamSettings
+from softphone.media.stream import AudioStream, Level, LevelMeter, StreamSettings
 from softphone.media.tones import tone_source
 from tests.media.test_aec import far_end_signal
 
@@ -179,6 +179,21 @@ def test_levels_are_reported_every_100_ms_in_dbfs() -> None:
     assert mic.rms_db == pytest.approx(-23.0, abs=0.2)  # a sine's RMS is 3 dB below its peak
     assert speaker.peak_db == pytest.approx(-6.0, abs=0.2)
     assert speaker.rms_db == pytest.approx(-9.0, abs=0.2)
+
+
+def test_the_level_meter_measures_frames_of_any_size_over_its_five_frames() -> None:
+    """Frames are gathered and measured once per report: the peak and RMS are those of all the
+    samples of the five frames, whatever their sizes (a device may give odd ones)."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(-30000, 30000, size, dtype=np.int16) for size in (960, 480, 4000, 0, 960)]
+    meter = LevelMeter()
+    levels = [meter.add(f) for f in frames]
+    assert levels[:4] == [None] * 4 and levels[4] is not None
+    every = np.concatenate(frames).astype(np.float64)
+    peak = np.abs(every).max() / 32768
+    rms = np.sqrt(np.mean(every**2)) / 32768
+    assert levels[4] == Level(round(20 * np.log10(peak), 1), round(20 * np.log10(rms), 1))
+    assert meter.add(np.zeros(960, dtype=np.int16)) is None  # the next report starts afresh
 
 
 def test_silence_reads_as_the_floor_not_minus_infinity() -> None:
