@@ -57,6 +57,7 @@ _STATIC = {
     "/": (PAGE_DIR / "index.html", "text/html"),
     "/index.html": (PAGE_DIR / "index.html", "text/html"),
     "/phone.js": (PAGE_DIR / "phone.js", "text/javascript"),
+    "/recorder.js": (PAGE_DIR / "recorder.js", "text/javascript"),
     "/recorder-worklet.js": (PAGE_DIR / "recorder-worklet.js", "text/javascript"),
     "/build/jssip.js": (JSSIP_BUNDLE, "text/javascript"),
 }
