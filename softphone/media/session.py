@@ -157,6 +157,17 @@ class AudioCallMedia:
             rtcp_mux=True,
         )
 
+    async def _gather(self, ice: IceTransport) -> None:
+        """Gather candidates with this call's STUN/TURN servers and relay-only setting."""
+        options = self.options
+        await ice.gather(
+            stun_server=options.stun_server,
+            turn_server=options.turn_server,
+            turn_username=options.turn_username,
+            turn_password=options.turn_password,
+            relay_only=options.ice_relay_only,
+        )
+
     async def _open_ice(self, local_host: str) -> bool:
         """Gather ICE candidates; RTP goes through the ICE transport, the default candidate in c=/m=.
 
@@ -166,13 +177,7 @@ class AudioCallMedia:
         options = self.options
         ice = IceTransport(on_datagram=self.rtp.receive_datagram)
         try:
-            await ice.gather(
-                stun_server=options.stun_server,
-                turn_server=options.turn_server,
-                turn_username=options.turn_username,
-                turn_password=options.turn_password,
-                relay_only=options.ice_relay_only,
-            )
+            await self._gather(ice)
             default = ice.default_candidate(6 if ":" in local_host else 4)
             # the session's own socket is only a placeholder: attach_transport() closes it
             await self.rtp.open(local_host, rtcp_mux=True)
@@ -223,13 +228,7 @@ class AudioCallMedia:
         options = self.options
         ice = IceTransport()
         try:
-            await ice.gather(
-                stun_server=options.stun_server,
-                turn_server=options.turn_server,
-                turn_username=options.turn_username,
-                turn_password=options.turn_password,
-                relay_only=options.ice_relay_only,
-            )
+            await self._gather(ice)
             default = ice.default_candidate(6 if ":" in local_host else 4)
             await self.rtp.open(local_host, rtcp_mux=True)  # a placeholder: attach_transport() closes it
         except BaseException:
@@ -324,13 +323,7 @@ class AudioCallMedia:
         options = self.options
         fresh = IceTransport(on_datagram=current.on_datagram)
         try:
-            await fresh.gather(
-                stun_server=options.stun_server,
-                turn_server=options.turn_server,
-                turn_username=options.turn_username,
-                turn_password=options.turn_password,
-                relay_only=options.ice_relay_only,
-            )
+            await self._gather(fresh)
             default = fresh.default_candidate(6 if ":" in host else 4)
         except IceError as exc:
             await fresh.close()
