@@ -95,7 +95,8 @@ def tail_is_speech(reference: Path, recording: Path, seconds: float = 3.0) -> li
     total = len(rec) / rate
     assert total > seconds + 0.5, f"recording only {total:.2f} s long"
     scores = window_correlations(reference, recording, total - seconds - 0.5, total - 0.5)
-    assert statistics.median(scores) > 0.8, scores
+    # the move can cost a window around the re-INVITE; speech must be back and intact in at least one
+    assert max(scores) > 0.9 and statistics.median(scores) > 0.6, scores
     return scores
 
 
