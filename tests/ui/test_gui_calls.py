@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -111,6 +112,18 @@ def test_a_missed_call_is_in_the_history_after_a_restart(qtbot, qloop, tmp_path)
     again.controller.history.close()
 
 
+@contextlib.asynccontextmanager
+async def running(*phones: MainWindow) -> AsyncIterator[None]:
+    """The phones' engines started on 127.0.0.1 for the block, and stopped after it whatever happens."""
+    for p in phones:
+        await p.engine.start()
+    try:
+        yield
+    finally:
+        for p in phones:
+            await p.engine.stop()
+
+
 async def connect(qtbot, caller: MainWindow, callee: MainWindow, user: str):  # type: ignore[no-untyped-def]
     """caller dials callee by address through the dialer; callee answers. Returns both call windows."""
     port = callee.engine.local[1]  # type: ignore[index]
@@ -132,9 +145,7 @@ def test_add_call_holds_the_first_and_merge_makes_a_conference(qtbot, qloop) -> 
     alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
 
     async def scenario() -> None:
-        for p in (alice, bob, carol):
-            await p.engine.start()
-        try:
+        async with running(alice, bob, carol):
             alice.show()
             to_bob, _ = await connect(qtbot, alice, bob, "bob")
             assert not to_bob.merge_button.isEnabled()  # nothing to merge with yet
@@ -146,9 +157,6 @@ def test_add_call_holds_the_first_and_merge_makes_a_conference(qtbot, qloop) -> 
             await until(lambda: all(c.conference for c in alice.controller.active_calls()))
             await until(lambda: to_bob.state_label.text() == "Connected")  # resumed to join the conference
             assert not to_carol.merge_button.isEnabled()
-        finally:
-            for p in (alice, bob, carol):
-                await p.engine.stop()
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
 
@@ -158,9 +166,7 @@ def test_blind_transfer_from_the_call_window_hands_the_call_over(qtbot, qloop) -
     alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
 
     async def scenario() -> None:
-        for p in (alice, bob, carol):
-            await p.engine.start()
-        try:
+        async with running(alice, bob, carol):
             alice.show()
             to_bob, _ = await connect(qtbot, alice, bob, "bob")
             port = carol.engine.local[1]  # type: ignore[index]
@@ -171,10 +177,10 @@ def test_blind_transfer_from_the_call_window_hands_the_call_over(qtbot, qloop) -
             assert ringing.state_label.text() == "Incoming call"
             ringing.answer_button.click()
             await until(lambda: ringing.state_label.text() == "Connected", 15)
+            # the call carol took is bob's (he followed the REFER), not one from alice
+            dialog = carol.controller.calls[ringing.call_id].call.dialog  # type: ignore[union-attr]
+            assert dialog is not None and dialog.remote_target.port == bob.engine.local[1]  # type: ignore[index]
             await until(lambda: to_bob.state_label.text().startswith("Call ended"), 15)
-        finally:
-            for p in (alice, bob, carol):
-                await p.engine.stop()
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
 
@@ -184,9 +190,7 @@ def test_attended_transfer_joins_the_two_other_parties(qtbot, qloop) -> None:  #
     alice, bob, carol = phone(qtbot), phone(qtbot), phone(qtbot)
 
     async def scenario() -> None:
-        for p in (alice, bob, carol):
-            await p.engine.start()
-        try:
+        async with running(alice, bob, carol):
             alice.show()
             to_bob, _ = await connect(qtbot, alice, bob, "bob")
             to_bob.add_call_button.click()
@@ -201,8 +205,5 @@ def test_attended_transfer_joins_the_two_other_parties(qtbot, qloop) -> None:  #
             await until(lambda: not alice.controller.active_calls(), 15)
             bobs = [c for c in bob.controller.active_calls() if c.connected]
             assert len(bobs) == 1
-        finally:
-            for p in (alice, bob, carol):
-                await p.engine.stop()
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))

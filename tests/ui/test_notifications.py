@@ -98,12 +98,13 @@ class NotificationServer:
             await self._cm.__aexit__(None, None, None)
 
 
-def test_answer_from_the_notification_answers_the_call(qtbot, qloop, session_bus) -> None:  # type: ignore[no-untyped-def]
+def ring_with_a_notification(qtbot, qloop, scenario) -> None:  # type: ignore[no-untyped-def]
+    """caller dials callee, whose tray shows the notification; ``scenario(server, caller)`` goes on."""
     caller, callee = phone(qtbot), phone(qtbot)
     tray = Tray(callee)
     server = NotificationServer()
 
-    async def scenario() -> None:
+    async def run() -> None:
         await server.start()
         assert await tray.start_notifications()
         await caller.engine.start()
@@ -113,50 +114,43 @@ def test_answer_from_the_notification_answers_the_call(qtbot, qloop, session_bus
             caller.dialer.input.setText(f"bob@127.0.0.1:{port}")
             caller.dialer.call_button.click()
             await until(lambda: bool(server.shown))
-            ident, summary, body, actions = server.shown[0]
-            assert summary == "Incoming call" and "bob" not in body  # the caller is shown, not us
-            assert actions[actions.index("answer") + 1] == "Answer"
-            assert actions[actions.index("decline") + 1] == "Decline"
-            await server.press(ident, "answer")
-            outgoing = next(iter(caller.call_windows.values()))
-            qtbot.addWidget(outgoing)
-            await until(lambda: outgoing.state_label.text() == "Connected")
-            await until(lambda: ident in server.closed)  # answered: the notification goes away
+            await scenario(server, caller)
         finally:
             await tray.notifications.close()
             await server.stop()
             await caller.engine.stop()
             await callee.engine.stop()
 
-    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    qloop.run_until_complete(asyncio.wait_for(run(), 60))
+
+
+def caller_window(qtbot, caller):  # type: ignore[no-untyped-def]
+    window = next(iter(caller.call_windows.values()))
+    qtbot.addWidget(window)
+    return window
+
+
+def test_answer_from_the_notification_answers_the_call(qtbot, qloop, session_bus) -> None:  # type: ignore[no-untyped-def]
+    async def scenario(server: NotificationServer, caller) -> None:  # type: ignore[no-untyped-def]
+        ident, summary, body, actions = server.shown[0]
+        assert summary == "Incoming call" and "bob" not in body  # the caller is shown, not us
+        assert actions[actions.index("answer") + 1] == "Answer"
+        assert actions[actions.index("decline") + 1] == "Decline"
+        await server.press(ident, "answer")
+        outgoing = caller_window(qtbot, caller)
+        await until(lambda: outgoing.state_label.text() == "Connected")
+        await until(lambda: ident in server.closed)  # answered: the notification goes away
+
+    ring_with_a_notification(qtbot, qloop, scenario)
 
 
 def test_decline_from_the_notification_rejects_the_call(qtbot, qloop, session_bus) -> None:  # type: ignore[no-untyped-def]
-    caller, callee = phone(qtbot), phone(qtbot)
-    tray = Tray(callee)
-    server = NotificationServer()
+    async def scenario(server: NotificationServer, caller) -> None:  # type: ignore[no-untyped-def]
+        await server.press(server.shown[0][0], "decline")
+        outgoing = caller_window(qtbot, caller)
+        await until(lambda: outgoing.state_label.text() == "Call ended: declined")
 
-    async def scenario() -> None:
-        await server.start()
-        assert await tray.start_notifications()
-        await caller.engine.start()
-        await callee.engine.start()
-        try:
-            port = callee.engine.local[1]  # type: ignore[index]
-            caller.dialer.input.setText(f"bob@127.0.0.1:{port}")
-            caller.dialer.call_button.click()
-            await until(lambda: bool(server.shown))
-            await server.press(server.shown[0][0], "decline")
-            outgoing = next(iter(caller.call_windows.values()))
-            qtbot.addWidget(outgoing)
-            await until(lambda: outgoing.state_label.text() == "Call ended: declined")
-        finally:
-            await tray.notifications.close()
-            await server.stop()
-            await caller.engine.stop()
-            await callee.engine.stop()
-
-    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    ring_with_a_notification(qtbot, qloop, scenario)
 
 
 def test_without_a_session_bus_notifications_are_unavailable(qtbot, qloop, monkeypatch) -> None:  # type: ignore[no-untyped-def]
