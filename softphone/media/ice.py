@@ -25,7 +25,15 @@ An ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1) is a new :class:`IceTranspor
 candidates, new checks; its owner keeps sending over the old one until the new one has a pair, then closes
 the old one (``AudioCallMedia.restart_ice``).  :func:`is_ice_restart` tells a re-offer that restarts ICE.
 
-aioice exposes no public accessor for the selected pair; ``_nominated_pair`` reads it in one place.
+Host sockets are read by us rather than by aioice where the event loop allows it (selector loops:
+Linux, macOS), so that each datagram comes with the kernel's arrival time (``arrival.py``): aioice
+would hand it over through a queue and a task, and a datagram that waited there, or that came while
+the checks were still running, would look late to the jitter buffer, which then grows its delay and
+shifts the playout. STUN still goes to aioice's protocol (checks, consent freshness); relayed data
+(TURN) keeps aioice's path.
+
+aioice exposes no public accessor for the selected pair; ``_nominated_pair`` reads it in one place, and
+``_StampedReader`` takes the host sockets from its protocols.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
+import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -41,6 +52,7 @@ from typing import Any, Final
 import aioice
 from aioice.ice import CandidatePair
 
+from .arrival import ANCILLARY_SIZE, arrival_time, enable_timestamps
 from .sdp import Candidate, IceParameters, SessionDescription
 
 __all__ = [
@@ -64,6 +76,8 @@ DEFAULT_TURNS_PORT: Final = 5349
 CONNECT_TIMEOUT: Final = 20.0
 CLOSE_TIMEOUT: Final = 5.0
 PLAIN_FOUNDATION: Final = "sdpdefault"
+MAX_EARLY_DATAGRAMS: Final = 64  # media that came before a pair was selected, kept for it (1.3 s of audio)
+MAX_READS: Final = 64  # datagrams read from one socket per wakeup at most
 # RFC 8839 §4.2.1.2: relayed candidates are the most likely to work with a peer that does not do ICE.
 _DEFAULT_ORDER: Final = ("relay", "srflx", "prflx", "host")
 
@@ -166,12 +180,79 @@ def _nominated_pair(connection: aioice.Connection) -> CandidatePair | None:
     return nominated.get(COMPONENT)
 
 
+DatagramHandler = Callable[[bytes, float], None]
+
+
+class _StampedReader:
+    """Reads one of aioice's host sockets in its place, with the kernel's arrival time of each datagram.
+
+    aioice's transport stops reading (``pause_reading``); a duplicate of its socket is watched instead.
+    STUN (first byte 0-3, RFC 7983) goes to aioice's protocol as if its transport had read it; anything
+    else to ``on_data(data, arrival)``.
+    """
+
+    def __init__(self, protocol: Any, sock: socket.socket, on_data: DatagramHandler) -> None:
+        self._protocol = protocol
+        self._sock = sock
+        self._on_data = on_data
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._read_ready)
+
+    @classmethod
+    def take_over(cls, protocol: Any, on_data: DatagramHandler) -> _StampedReader | None:
+        """A reader for ``protocol``'s socket, or None where that cannot be done (no socket to share, a
+        loop without ``add_reader``, no kernel timestamps) and aioice keeps reading it."""
+        transport = getattr(protocol, "transport", None)
+        pause = getattr(transport, "pause_reading", None)
+        if transport is None or pause is None or transport.is_closing():
+            return None
+        shared = transport.get_extra_info("socket")
+        if shared is None:
+            return None
+        sock = socket.socket(shared.family, shared.type, shared.proto, fileno=os.dup(shared.fileno()))
+        try:
+            sock.setblocking(False)
+            if not enable_timestamps(sock):
+                raise NotImplementedError("no kernel timestamps")
+            reader = cls(protocol, sock, on_data)
+        except (NotImplementedError, OSError, RuntimeError):
+            sock.close()
+            return None
+        pause()
+        return reader
+
+    def _read_ready(self) -> None:
+        protocol = self._protocol
+        for _ in range(MAX_READS):
+            try:
+                data, ancillary, _flags, addr = self._sock.recvmsg(0x10000, ANCILLARY_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors: aioice's transport would report them to error_received
+                logger.debug("ICE: socket error: %s", exc)
+                continue
+            if data and data[0] < 4:
+                try:
+                    protocol.datagram_received(data, addr)
+                except Exception:
+                    logger.exception("ICE: STUN handling failed")
+            else:
+                self._on_data(data, arrival_time(ancillary, self._loop.time()))
+
+    def close(self) -> None:
+        if self._sock.fileno() >= 0:
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+
+
 class IceTransport:
     """One ICE agent (full, RFC 8445) for one media stream, with one component.
 
-    ``on_datagram(data, source)`` gets every non-STUN datagram received once a pair is selected; ``source``
-    is the remote address of the selected pair (aioice does not tell the real one).  Exceptions raised by
-    the callback are logged.
+    ``on_datagram(data, source, arrival)`` gets every non-STUN datagram received once a pair is selected
+    (and those that came a little before, when it is); ``source`` is the remote address of the selected
+    pair (aioice does not tell the real one), ``arrival`` the ``loop.time()`` at which the datagram reached
+    the host, or None where only aioice's queue knows it (then: now).  Exceptions raised by the callback
+    are logged.
 
     States: ``new`` -> ``gathering`` -> ``gathered`` -> ``checking`` -> ``connected`` (ICE) or ``plain``
     (peer without ICE); ``failed`` when the checks fail, ``closed`` after :meth:`close` or when consent
@@ -181,7 +262,7 @@ class IceTransport:
     def __init__(
         self,
         *,
-        on_datagram: Callable[[bytes, Address], None] | None = None,
+        on_datagram: Callable[[bytes, Address, float | None], None] | None = None,
         use_ipv4: bool = True,
         use_ipv6: bool = True,
     ) -> None:
@@ -191,6 +272,8 @@ class IceTransport:
         self._connection: aioice.Connection | None = None
         self._pair: CandidatePair | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._readers: list[_StampedReader] = []
+        self._early: deque[tuple[bytes, float]] = deque(maxlen=MAX_EARLY_DATAGRAMS)
         self.state = "new"
         self.controlling: bool | None = None
         self.packets_sent = 0
@@ -243,6 +326,12 @@ class IceTransport:
         self.state = "gathering"
         await self._connection.gather_candidates()
         self.state = "gathered"
+        for protocol in self._connection._protocols:  # aioice has no public accessor for them
+            candidate = getattr(protocol, "local_candidate", None)
+            if candidate is not None and candidate.type == "host":
+                reader = _StampedReader.take_over(protocol, self._on_stamped)
+                if reader is not None:
+                    self._readers.append(reader)
         candidates = self.local_candidates()
         logger.info("ICE gathered %s", ", ".join(f"{c.type} {c.address}:{c.port}" for c in candidates))
         if turn is not None and not any(c.type == "relay" for c in candidates):
@@ -381,6 +470,9 @@ class IceTransport:
             selected.remote.port,
         )
         self._receiver = asyncio.ensure_future(self._receive_loop(pair.remote_addr))
+        early, self._early = list(self._early), deque(maxlen=MAX_EARLY_DATAGRAMS)
+        for data, arrival in early:
+            self._deliver(data, pair.remote_addr, arrival)
         return selected
 
     def selected_pair(self) -> SelectedPair | None:
@@ -408,19 +500,31 @@ class IceTransport:
         transport.sendto(data, pair.remote_addr)  # a TURN transport binds a channel as needed
         self.packets_sent += 1
 
+    def _on_stamped(self, data: bytes, arrival: float) -> None:
+        """A datagram from one of our host sockets (``_StampedReader``)."""
+        pair = self._pair
+        if pair is not None and self.state in ("connected", "plain"):
+            self._deliver(data, pair.remote_addr, arrival)
+        elif self.state in ("gathered", "checking"):
+            self._early.append((data, arrival))  # the peer finished its checks first
+
+    def _deliver(self, data: bytes, source: Address, arrival: float | None) -> None:
+        self.packets_received += 1
+        if self.on_datagram is not None:
+            try:
+                self.on_datagram(data, source, arrival)
+            except Exception:
+                logger.exception("ICE: on_datagram callback failed")
+
     async def _receive_loop(self, source: Address) -> None:
+        """What aioice still reads: relayed data, and host sockets it was not possible to read here."""
         connection = self.connection
         while True:
             try:
                 data, _component = await connection.recvfrom()
             except ConnectionError:
                 break
-            self.packets_received += 1
-            if self.on_datagram is not None:
-                try:
-                    self.on_datagram(data, source)
-                except Exception:
-                    logger.exception("ICE: on_datagram callback failed")
+            self._deliver(data, source, None)
         if self.state in ("connected", "plain"):
             logger.info("ICE: connection lost (consent expired or closed)")
             self.state = "closed"
@@ -439,6 +543,10 @@ class IceTransport:
                 await receiver
         connection, self._connection = self._connection, None
         self._pair = None
+        self._early.clear()
+        for reader in self._readers:
+            reader.close()
+        self._readers = []
         if connection is not None:
             try:
                 await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT)

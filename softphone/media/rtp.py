@@ -25,12 +25,10 @@ import errno
 import functools
 import ipaddress
 import logging
-import os
 import random
 import secrets
 import socket
 import struct
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +49,7 @@ from aiortc.rtp import (
     clamp_packets_lost,
 )
 
+from .arrival import ANCILLARY_SIZE, arrival_time, enable_timestamps
 from .srtp import SrtpContext, SrtpError, SrtpKey
 
 __all__ = ["Address", "RtpPacket", "RtpSession", "RtpStats", "is_rtcp_packet"]
@@ -68,12 +67,7 @@ MAX_RX_STREAMS: Final = 8  # remote SSRCs we keep statistics for
 MAX_LATCH_DECISIONS: Final = 1024  # SSRCs that may still trigger latching before set_remote() again
 BIND_ATTEMPTS: Final = 64  # tries to get an even ephemeral port (with a free odd neighbour)
 RTP_HEADER: Final = struct.Struct("!BBHII")  # V=2 P X CC, M PT, sequence number, timestamp, SSRC
-# Deferred reads (defer_reads): SO_TIMESTAMPNS has this value on Linux's asm-generic architectures only.
-SO_TIMESTAMPNS: Final = 35
-TIMESTAMPNS_MACHINES: Final = frozenset({"x86_64", "amd64", "i386", "i686", "aarch64", "arm64", "riscv64"})
-TIMESPEC: Final = struct.Struct("@ll")  # struct timespec (tv_sec, tv_nsec) on Linux
 MAX_DEFERRED_READS: Final = 64  # datagrams read per read_deferred() call at most
-MAX_DEFERRED_AGE: Final = 0.5  # a larger age (seconds) means the wall clock stepped: trust it this far
 
 
 def is_rtcp_packet(data: bytes) -> bool:
@@ -267,17 +261,6 @@ class _Endpoint(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (port unreachable while the peer is not listening yet, ...) are not fatal for RTP.
         logger.debug("%s: socket error: %s", self._name, exc)
-
-
-def _enable_timestamps(sock: socket.socket) -> bool:
-    """Linux: have the kernel note each datagram's arrival time (SO_TIMESTAMPNS), for deferred reads."""
-    if sys.platform != "linux" or os.uname().machine not in TIMESTAMPNS_MACHINES:
-        return False
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError:
-        return False
-    return True
 
 
 def _bind_one(family: int, host: str, port: int) -> socket.socket:
@@ -526,7 +509,7 @@ class RtpSession:
         self._rtp_sock = rtp_sock
         # Ask for arrival timestamps now, for defer_reads() later: the kernel starts stamping
         # datagrams a moment after the first socket asks (deferred work), before media flows.
-        self._timestamps = _enable_timestamps(rtp_sock)
+        self._timestamps = enable_timestamps(rtp_sock)
         self._local = _normalize_addr(rtp_sock.getsockname())
         if rtcp_sock is not None:
             try:
@@ -580,7 +563,7 @@ class RtpSession:
         self._rtp_transport = rtp_transport
         self._rtcp_transport = transports[1] if rtcp_sock is not None else None
         self._rtp_sock = rtp_sock
-        self._timestamps = _enable_timestamps(rtp_sock)
+        self._timestamps = enable_timestamps(rtp_sock)
         pause = getattr(rtp_transport, "pause_reading", None)
         if self._reads_deferred and pause is not None:
             pause()
@@ -680,12 +663,13 @@ class RtpSession:
             if transport is not None:
                 transport.close()
 
-    def receive_datagram(self, data: bytes, addr: Address) -> None:
+    def receive_datagram(self, data: bytes, addr: Address, arrival: float | None = None) -> None:
         """A datagram from an attached transport: handled like one arriving on the RTP socket (RTP or
-        muxed RTCP, SRTP, latching, statistics)."""
+        muxed RTCP, SRTP, latching, statistics). ``arrival``: when it reached the host (``loop.time()``,
+        from the kernel's timestamp), if the transport knows; else now."""
         if self._closed:
             return
-        self._on_rtp_datagram(data, _normalize_addr(addr))
+        self._on_rtp_datagram(data, _normalize_addr(addr), arrival)
 
     # ------------------------------------------------------------------ sending
 
@@ -815,19 +799,13 @@ class RtpSession:
             return
         for _ in range(MAX_DEFERRED_READS):
             try:
-                data, ancillary, _flags, addr = sock.recvmsg(0x10000, 64)
+                data, ancillary, _flags, addr = sock.recvmsg(0x10000, ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # ICMP errors, as the transport reports them to error_received
                 logger.debug("RTP: socket error: %s", exc)
                 continue
-            arrival = self._now()
-            wall = time.time()  # the kernel's timestamp is wall-clock time
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
-                    seconds, nanoseconds = TIMESPEC.unpack_from(value)
-                    arrival -= min(max(wall - (seconds + nanoseconds * 1e-9), 0.0), MAX_DEFERRED_AGE)
-            self._on_rtp_datagram(data, _normalize_addr(addr), arrival)
+            self._on_rtp_datagram(data, _normalize_addr(addr), arrival_time(ancillary, self._now()))
 
     def _on_rtp_datagram(self, data: bytes, addr: Address, arrival: float | None = None) -> None:
         """``arrival``: when the datagram arrived (``loop.time()``), if not now (deferred reads)."""

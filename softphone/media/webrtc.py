@@ -152,7 +152,7 @@ class DtlsSrtpTransport:
         certificate: DtlsCertificate,
         *,
         send: Callable[[bytes], None],
-        on_rtp: Callable[[bytes, Address], None] | None = None,
+        on_rtp: Callable[[bytes, Address, float | None], None] | None = None,
         on_keys: Callable[[SrtpContext], None] | None = None,
     ) -> None:
         self.certificate = certificate
@@ -180,8 +180,9 @@ class DtlsSrtpTransport:
 
     # ------------------------------------------------------------------ data
 
-    def receive_datagram(self, data: bytes, source: Address) -> None:
-        """Everything that came over ICE that is not STUN (aioice answers STUN itself)."""
+    def receive_datagram(self, data: bytes, source: Address, arrival: float | None = None) -> None:
+        """Everything that came over ICE that is not STUN (aioice answers STUN itself); ``arrival`` as
+        ``IceTransport.on_datagram`` gives it."""
         if not data:
             return
         first = data[0]
@@ -189,7 +190,7 @@ class DtlsSrtpTransport:
             self._receive_dtls(data)
         elif _is_rtp_or_rtcp(first):
             if self.state == "connected" and self.on_rtp is not None:
-                self.on_rtp(data, source)
+                self.on_rtp(data, source, arrival)
             else:
                 self.packets_dropped += 1
 

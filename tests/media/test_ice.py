@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import socket
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -62,9 +64,11 @@ class Datagrams:
 
     def __init__(self) -> None:
         self.items: list[tuple[bytes, tuple[str, int]]] = []
+        self.arrivals: list[float | None] = []
 
-    def __call__(self, data: bytes, source: tuple[str, int]) -> None:
+    def __call__(self, data: bytes, source: tuple[str, int], arrival: float | None = None) -> None:
         self.items.append((data, source))
+        self.arrivals.append(arrival)
 
     @property
     def data(self) -> list[bytes]:
@@ -238,6 +242,83 @@ def test_two_transports_connect_and_exchange_datagrams() -> None:
             await ice_a.close()
             await ice_b.close()
         assert ice_a.state == "closed" and ice_a.selected_pair() is None
+
+    with two_hosts() as (_, a, b):
+        run(main(a, b))
+
+
+@needs_netns
+def test_arrival_times_are_the_kernels_not_the_event_loops() -> None:
+    """A receiver whose event loop is busy must not take the wait for network jitter: each datagram comes
+    with the time it reached the host (the jitter buffer's delay estimate is built from these)."""
+
+    async def main(a: Netns, b: Netns) -> None:
+        got_b = Datagrams()
+        ice_a, ice_b = IceTransport(), IceTransport(on_datagram=got_b)
+        try:
+            with a.entered():
+                await ice_a.gather()
+            with b.entered():
+                await ice_b.gather()
+            await asyncio.gather(
+                ice_a.connect(ice_b.local_parameters(), controlling=True),
+                ice_b.connect(ice_a.local_parameters(), controlling=False),
+            )
+            loop = asyncio.get_running_loop()
+            sent = []
+            for index in range(5):  # the loop is blocked all along: nothing is read until the end
+                sent.append(loop.time())
+                ice_a.send(b"\x80%d" % index)
+                time.sleep(0.02)
+            await wait_for(lambda: len(got_b.items) == 5)
+            arrivals = got_b.arrivals
+            assert all(isinstance(t, float) for t in arrivals), arrivals
+            for t_sent, t_arrived in zip(sent, arrivals, strict=True):
+                assert 0 <= cast(float, t_arrived) - t_sent < 0.005, (sent, arrivals)
+        finally:
+            await ice_a.close()
+            await ice_b.close()
+
+    with two_hosts() as (_, a, b):
+        run(main(a, b))
+
+
+@needs_netns
+def test_media_before_the_checks_end_is_delivered_with_its_arrival_time() -> None:
+    """RTP from a peer that finished its checks first is kept until our pair is selected, stamped with when
+    it came (RFC 8445 §7.3: a controlled agent may receive media before it nominates)."""
+
+    async def main(a: Netns, b: Netns) -> None:
+        got_b = Datagrams()
+        ice_a, ice_b = IceTransport(), IceTransport(on_datagram=got_b)
+        try:
+            with a.entered():
+                await ice_a.gather()
+                early = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            with b.entered():
+                await ice_b.gather()
+            target = ice_b.local_parameters().candidates[0]
+            loop = asyncio.get_running_loop()
+            sent = []
+            with early:
+                for index in range(3):
+                    sent.append(loop.time())
+                    early.sendto(b"\x80early%d" % index, (target.address, target.port))
+                    time.sleep(0.02)
+            await asyncio.sleep(0.05)
+            assert got_b.items == []  # no pair yet
+            await asyncio.gather(
+                ice_a.connect(ice_b.local_parameters(), controlling=True),
+                ice_b.connect(ice_a.local_parameters(), controlling=False),
+            )
+            ice_a.send(b"\x80late")
+            await wait_for(lambda: len(got_b.items) == 4)
+            assert got_b.data == [b"\x80early0", b"\x80early1", b"\x80early2", b"\x80late"]
+            for t_sent, t_arrived in zip(sent, got_b.arrivals, strict=False):
+                assert 0 <= cast(float, t_arrived) - t_sent < 0.005, (sent, got_b.arrivals)
+        finally:
+            await ice_a.close()
+            await ice_b.close()
 
     with two_hosts() as (_, a, b):
         run(main(a, b))

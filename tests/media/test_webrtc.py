@@ -59,8 +59,8 @@ class Pipe:
             DtlsCertificate.generate(), send=lambda d: self._carry("b", d), on_rtp=self._rtp("b")
         )
 
-    def _rtp(self, side: str) -> Callable[[bytes, tuple[str, int]], None]:
-        return lambda data, source: self.rtp[side].append(data)
+    def _rtp(self, side: str) -> Callable[[bytes, tuple[str, int], float | None], None]:
+        return lambda data, source, arrival: self.rtp[side].append(data)
 
     def _carry(self, side: str, data: bytes) -> None:
         index = self.sent[side]
