@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test demo venv deps-run deps-test deps-browser lint typecheck bench quality clean
+.PHONY: run test demo venv deps-run deps-test deps-package deps-browser package lint typecheck bench quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[gui,media,test]'
+	$(PY) -m pip install --quiet -e '.[gui,media,test,package]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -22,6 +22,9 @@ deps-run:
 
 deps-test:
 	./scripts/install-debian-deps test
+
+deps-package:
+	./scripts/install-debian-deps package
 
 # JsSIP (pinned in package-lock.json) bundled for the headless Chromium test peer, tests/peers/browser.py
 BROWSER_PEER := tests/peers/browser
@@ -56,6 +59,10 @@ bench: deps-test venv
 quality: deps-test venv
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/quality.py --markdown docs/quality.md --plot docs/quality.png
+
+# The Debian package (build/softphone_<version>_<arch>.deb) from a PyInstaller bundle: packaging/README.md
+package: deps-package venv
+	PY=$(PY) packaging/linux/build-deb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from .. import __version__
 from ..core.account import AccountConfig, AccountError
 from ..core.audio_devices import DeviceFollower
 from ..core.device_media import device_tones, preload_media
@@ -28,6 +29,7 @@ from .controller import PhoneController, make_media_factory
 from .i18n import install_translations
 from .main_window import MainWindow
 from .preferences import Preferences
+from .selftest import QT_CHECK_FLAG, qt_child_main, self_test
 from .single_instance import SingleInstance, is_call_uri, normalize_uri, send_to_running
 from .theme import app_icon, apply_scheme
 from .tray import Tray
@@ -109,7 +111,16 @@ async def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if argv[:1] == [QT_CHECK_FLAG]:
+        return qt_child_main()
     parser = argparse.ArgumentParser(prog="softphone", description="A SIP softphone for the desktop.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check codecs, audio, SRTP, DTLS, Qt and the keyring, then exit",
+    )
     parser.add_argument("uri", nargs="?", help="a sip:, sips: or tel: address to call")
     parser.add_argument("--listen", metavar="HOST:PORT", help="where to receive calls (default 0.0.0.0:5060)")
     parser.add_argument("--new-instance", action="store_true", help="do not hand over to a running phone")
@@ -119,10 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sip-trace", action="store_true", help="also print every SIP message on stderr")
     parser.add_argument("--lang", help="user interface language, e.g. de (default: the system's)")
     parser.add_argument("-v", "--verbose", action="store_true")
-    args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    args, qt_args = parser.parse_known_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.self_test:
+        return self_test()
     uri = normalize_uri(args.uri) if args.uri else None
     if uri is not None and not is_call_uri(uri):
         uri = "sip:" + uri if "@" in uri else uri
