@@ -52,7 +52,9 @@ def main(argv: list[str]) -> int:
         if path is None:
             missing.append(soname)
             continue
-        owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True, check=False)
+        owner = subprocess.run(
+            ["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True, check=False
+        )
         if owner.returncode != 0:
             owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True, check=False)
         if owner.returncode == 0:

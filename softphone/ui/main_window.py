@@ -335,12 +335,11 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
 
     def show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle(self.tr("About Softphone"))
-        box.setIconPixmap(app_icon().pixmap(64, 64))
-        box.setText(self.tr("<b>Softphone</b><br>SIP calls from your desktop."))
-        box.open()
-        self.dialogs.append(box)
+        from .about_dialog import AboutDialog  # the notices are read when asked for, not at start-up
+
+        dialog = AboutDialog(self)
+        dialog.open()
+        self.dialogs.append(dialog)
 
     # -- accounts --
     def refresh_accounts(self) -> None:

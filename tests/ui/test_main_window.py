@@ -140,3 +140,27 @@ def test_every_control_has_an_accessible_name(qtbot) -> None:  # type: ignore[no
             if not (widget.accessibleName() or (isinstance(widget, QAbstractButton) and widget.text())):
                 unnamed.append(f"{type(widget).__name__}")
     assert unnamed == []
+
+
+def test_about_shows_version_licence_notices_and_folders_and_copies_diagnostics(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Help -> About (issue 10: the third-party notices; issue 12: version, licence, website, folders)."""
+    from PySide6.QtWidgets import QApplication
+
+    from softphone import HOMEPAGE, __version__
+    from softphone.core.settings import config_dir
+    from softphone.ui.about_dialog import AboutDialog
+
+    window, _, _ = make_window([])
+    qtbot.addWidget(window)
+    window.show_about()
+    about = window.dialogs[-1]
+    assert isinstance(about, AboutDialog)
+    assert __version__ in about.summary.text() and "MIT" in about.summary.text()
+    assert HOMEPAGE in about.summary.text()
+    assert str(config_dir()) in about.places.text()
+    notices = about.notices.toPlainText()
+    for carried in ("PySide6", "aiortc", "av ", "Qt 6", "FFmpeg", "libsrtp", "OpenSSL"):
+        assert carried in notices, carried
+    qtbot.mouseClick(about.copy_button, Qt.MouseButton.LeftButton)
+    copied = QApplication.clipboard().text()
+    assert f"Softphone {__version__}" in copied and "Settings:" in copied
