@@ -24,7 +24,10 @@ RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 
 def command() -> list[str]:
-    """How the login item starts the phone: this interpreter, this package, in the tray."""
+    """How the login item starts the phone, in the tray: the installed app itself, or (from a source
+    checkout) this interpreter with this package."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--hidden"]
     return [sys.executable, "-m", "softphone.ui.app", "--hidden"]
 
 
