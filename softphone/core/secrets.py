@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from .settings import config_dir, write_atomically
@@ -37,6 +38,11 @@ def keyring_available() -> bool:
     if "chainer" in name.lower():
         return bool(getattr(backend, "backends", []))
     return not name.startswith(("keyring.backends.fail", "keyring.backends.null"))
+
+
+def fallback_path() -> Path:
+    """The private file that holds passwords where no keyring exists."""
+    return config_dir() / FALLBACK_FILE
 
 
 def _read_fallback() -> dict[str, str]:

@@ -19,8 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.account import AccountConfig, AccountError
+from ..core.secrets import fallback_path, keyring_available
 from .preferences import AccountExtras
 from .theme import RED, muted_color
+
+
+def password_store_text(widget: QWidget) -> str:
+    """Where a saved password really goes: the keyring, or (where there is none) a private file."""
+    if keyring_available():
+        return widget.tr("The password is kept in your system's keyring, never in a file.")
+    return widget.tr(
+        "No system keyring was found: the password will be kept in {path}, readable only by you."
+    ).format(path=fallback_path())
 
 
 class AccountForm(QWidget):
@@ -68,7 +78,7 @@ class AccountForm(QWidget):
         form.addRow(self.tr("Do&main:"), self.domain)
         form.addRow(self.tr("&Password:"), password_row)
         layout.addLayout(form)
-        hint = QLabel(self.tr("The password is kept in your system's keyring, never in a file."), self)
+        hint = QLabel(password_store_text(self), self)
         hint.setWordWrap(True)
         hint.setStyleSheet(f"color: {muted_color(self)};")
         layout.addWidget(hint)
@@ -97,9 +107,7 @@ class AccountForm(QWidget):
         ):
             self.transport.addItem(text, value)
         self.proxy = self._line(self.tr("Outbound proxy"), self.tr("optional, e.g. proxy.example.com"))
-        self.ws_url = self._line(
-            self.tr("WebSocket URL"), self.tr("optional, e.g. wss://sip.example.com/ws")
-        )
+        self.ws_url = self._line(self.tr("WebSocket URL"), self.tr("optional, e.g. wss://sip.example.com/ws"))
         self.transport.currentIndexChanged.connect(self._transport_changed)
         self._transport_changed()
         self.srtp = QComboBox(self)

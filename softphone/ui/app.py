@@ -30,6 +30,7 @@ from .i18n import install_translations
 from .main_window import MainWindow
 from .preferences import Preferences
 from .selftest import QT_CHECK_FLAG, qt_child_main, self_test
+from .shutdown import quit_on_signals
 from .single_instance import SingleInstance, is_call_uri, normalize_uri, send_to_running
 from .theme import app_icon, apply_scheme
 from .tray import Tray
@@ -74,6 +75,7 @@ async def _run(
     closed = asyncio.Event()
     window.request_quit = closed.set  # Quit: hang up and unregister first, then leave the loop
     app.aboutToQuit.connect(closed.set)
+    signals = quit_on_signals(app, closed.set)  # SIGTERM, SIGINT, the session's end: the same way out
     engine = controller.engine
     try:
         await _start_engine(engine, fixed_port)
@@ -108,6 +110,8 @@ async def _run(
     if window.tray is not None:
         await window.tray.notifications.close()
     await asyncio.wait_for(engine.stop(), 15)
+    if signals is not None:
+        signals.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QKeyEvent, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -41,10 +43,19 @@ SHORTCUT_AUDIO = "Ctrl+Shift+U"
 METER_FLOOR_DB = -60  # the level meters show -60 dBFS (silence) to 0 dBFS (full scale)
 
 
+def avatar_initials(name: str) -> str:
+    """ "BS" for Bob Smith, "B" for bob@127.0.0.1 (the user part only: a host is not a name), "#" for a
+    number."""
+    text = name.strip()
+    if "@" in text and " " not in text:
+        text = text.split("@", 1)[0]
+    words = [w for w in re.split(r"[\s._\-]+", text) if w[:1].isalpha()]
+    return "".join(w[0] for w in words[:2]).upper() or "#"
+
+
 def avatar(name: str, size: int, ratio: float = 1.0) -> QPixmap:
     """A coloured circle with the initials of the name."""
-    words = [w for w in name.replace("@", " ").replace(".", " ").split() if w[:1].isalnum()]
-    initials = "".join(w[0] for w in words[:2]).upper() or "?"
+    initials = avatar_initials(name)
     palette = ["#1e88e5", "#43a047", "#8e24aa", "#f4511e", "#00897b", "#6d4c41", "#3949ab", "#c0ca33"]
     color = QColor(palette[sum(map(ord, name)) % len(palette)])
     pixmap = QPixmap(int(size * ratio), int(size * ratio))

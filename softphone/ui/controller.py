@@ -24,7 +24,7 @@ from ..core.dialplan import dial_string, is_sip_address, looks_dialable
 from ..core.engine import Engine
 from ..core.events import EngineEvent
 from ..core.history import CallRecord, History
-from ..core.secrets import delete_password, set_password, turn_key
+from ..core.secrets import delete_password, fallback_path, keyring_available, set_password, turn_key
 from ..core.settings import save_accounts
 from ..core.trace import TraceEntry
 from .preferences import AccountExtras, Preferences
@@ -252,6 +252,12 @@ class PhoneController(QObject):
             for key, value in secrets:
                 assert value is not None
                 set_password(key, value)
+            if not keyring_available():
+                self.message.emit(
+                    self.tr(
+                        "No system keyring: the password was saved in {path}, readable only by you."
+                    ).format(path=fallback_path())
+                )
         except Exception as exc:  # no keyring: the password lasts for this session only
             log.warning("cannot save the password: %s", exc)
             self.error.emit(
@@ -269,6 +275,8 @@ class PhoneController(QObject):
             self.save_prefs()
         self._store_password(config)
         self.accounts[config.id] = AccountStatus(config)
+        self.prefs.last_account = config.id  # the account just added is the one to call from
+        self.save_prefs()
         self._save_accounts()
         self.accounts_changed.emit()
         self.engine.add_account(config)

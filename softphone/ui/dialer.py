@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..core.dialplan import looks_dialable
 from .controller import PhoneController, display_address
-from .theme import call_button_style, icon
+from .theme import call_button_style, icon, muted_color
 
 DIRECT = ""  # the account combo's value for "no account: peer to peer"
 ROLE_URI = Qt.ItemDataRole.UserRole
@@ -72,6 +72,14 @@ class Dialer(QWidget):
         entry.addWidget(self.input, 1)
         entry.addWidget(self.call_button)
         layout.addLayout(entry)
+        # why Call is greyed out, in words, right under it
+        self.reason = QLabel(self)
+        self.reason.setWordWrap(True)
+        self.reason.setAccessibleName(self.tr("Why this cannot be called"))
+        self.reason.setStyleSheet(f"color: {muted_color(self)};")
+        self.reason.hide()
+        layout.addWidget(self.reason)
+        self._known_accounts: set[str] = set()
 
         self.suggestions = QListWidget(self)
         self.suggestions.setAccessibleName(self.tr("Matching contacts and calls"))
@@ -89,17 +97,21 @@ class Dialer(QWidget):
     # -- accounts --
     def refresh_accounts(self) -> None:
         current = self.account.currentData() if self.account.count() else None
+        accounts = self.controller.account_list()
+        added = {status.id for status in accounts} - self._known_accounts
+        self._known_accounts = {status.id for status in accounts}
         self.account.blockSignals(True)
         self.account.clear()
-        for status in self.controller.account_list():
+        for status in accounts:
             suffix = "" if status.state == "registered" else "  " + self.tr("(not registered)")
             self.account.addItem(status.title + suffix, status.id)
         self.account.addItem(self.tr("Direct call (no account)"), DIRECT)
-        wanted = current if current is not None else self.controller.default_account()
+        # an account just added (the wizard, the account dialog) is what the user wants to call from
+        wanted = current if current is not None and not added else self.controller.default_account()
         index = self.account.findData(wanted if wanted is not None else DIRECT)
         self.account.setCurrentIndex(max(0, index))
         self.account.blockSignals(False)
-        self.call_button.setEnabled(self._dialable(self.input.text()) or self.suggestions.count() > 0)
+        self._update_call_button(self.input.text())
 
     def selected_account(self) -> str | None:
         value = self.account.currentData()
@@ -108,7 +120,28 @@ class Dialer(QWidget):
     # -- typing --
     def _text_changed(self, text: str) -> None:
         self.update_suggestions(text)
-        self.call_button.setEnabled(self._dialable(text) or self.suggestions.count() > 0)
+        self._update_call_button(text)
+
+    def _update_call_button(self, text: str) -> None:
+        callable_ = self._dialable(text) or self.suggestions.count() > 0
+        self.call_button.setEnabled(callable_)
+        reason = "" if callable_ or not text.strip() else self.why_not_dialable(text.strip())
+        self.reason.setText(reason)
+        self.reason.setVisible(bool(reason))
+        self.call_button.setToolTip(reason or self.tr("Call (Enter)"))
+
+    def why_not_dialable(self, text: str) -> str:
+        if self.selected_account() is None and looks_dialable(text, user_names=True):
+            if self.controller.accounts:
+                return self.tr(
+                    "To call “{name}”, choose your account in “Call from”; a direct call needs a "
+                    "full address such as {name}@192.0.2.10."
+                ).format(name=text)
+            return self.tr(
+                "To call “{name}”, add your SIP account first (Phone → Add account); a direct "
+                "call needs a full address such as {name}@192.0.2.10."
+            ).format(name=text)
+        return self.tr("“{text}” is not a number or a SIP address.").format(text=text)
 
     def _dialable(self, text: str) -> bool:
         return looks_dialable(text, user_names=self.selected_account() is not None)

@@ -248,8 +248,16 @@ class MainWindow(QMainWindow):
         self.update_missed(controller.missed_count())
         self._dnd_changed(controller.do_not_disturb)
         self.resize(420, 700)
-        if not controller.accounts:
-            self.statusBar().showMessage(self.tr("No account yet: add one to register."))
+        self._account_hint()
+        controller.accounts_changed.connect(self._account_hint)
+
+    def _account_hint(self) -> None:
+        """The status bar's hint about accounts: only while there is none (it must not outlive the first)."""
+        hint = self.tr("No account yet: add one to register.")
+        if not self.controller.accounts:
+            self.statusBar().showMessage(hint)
+        elif self.statusBar().currentMessage() == hint:
+            self.statusBar().clearMessage()
 
     # -- menus and shortcuts --
     def _build_menus(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -92,3 +93,53 @@ def test_a_second_launch_hands_its_uri_to_the_running_phone(tmp_path: Path) -> N
         if first.poll() is None:
             first.terminate()
             first.wait(timeout=30)
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_phone_like_quit_and_leaves_no_binding(signal_name: str, tmp_path: Path) -> None:
+    """Logging out sends SIGTERM: the phone un-REGISTERs (Kamailio keeps no binding), and exits 0."""
+    import shutil
+    import signal
+    import time
+
+    if shutil.which("kamailio") is None:
+        pytest.skip("kamailio not installed")
+    from softphone.core.account import AccountConfig
+    from softphone.core.settings import save_accounts
+    from tests.peers.kamailio import KamailioServer
+
+    server = KamailioServer().start()
+    try:
+        user = "alice"
+        account = AccountConfig(aor=server.aor(user), registrar=server.uri())
+        save_accounts([account], tmp_path / "accounts.json")
+        (tmp_path / "secrets.json").write_text(json.dumps({account.id: server.users[user]}))
+        (tmp_path / "secrets.json").chmod(0o600)
+        env = dict(
+            os.environ,
+            QT_QPA_PLATFORM="offscreen",
+            SOFTPHONE_CONFIG_DIR=str(tmp_path),
+            PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        )
+        log = tmp_path / "app.log"
+        with log.open("w") as stderr:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "softphone.ui.app", "--new-instance", "--listen", "127.0.0.1:0", "-v"],
+                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while not server.ul_dump().get(user) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert server.ul_dump().get(user), log.read_text()[-3000:]
+            app.send_signal(getattr(signal, signal_name))
+            assert app.wait(timeout=30) == 0, log.read_text()[-3000:]
+        finally:
+            if app.poll() is None:
+                app.kill()
+        assert f"{signal_name} received" in log.read_text()
+        assert not server.ul_dump().get(user), "the registrar kept the binding"
+    finally:
+        server.stop()

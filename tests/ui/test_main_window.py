@@ -164,3 +164,67 @@ def test_about_shows_version_licence_notices_and_folders_and_copies_diagnostics(
     qtbot.mouseClick(about.copy_button, Qt.MouseButton.LeftButton)
     copied = QApplication.clipboard().text()
     assert f"Softphone {__version__}" in copied and "Settings:" in copied
+
+
+def test_an_account_just_added_becomes_the_one_to_call_from(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: after the wizard, "Call from" no longer says "Direct call", and `bob` can be called."""
+    window, controller, recorder = make_window([])
+    qtbot.addWidget(window)
+    window.show()
+    window.dialer.input.setText("bob")
+    assert not window.dialer.call_button.isEnabled()
+    spawn, controller.spawn = controller.spawn, lambda coro: coro.close()  # no registration in this test
+    controller.add_account(AccountConfig(aor="sip:alice@example.com", password="secret"))
+    controller.spawn = spawn
+    assert window.dialer.selected_account() == "sip:alice@example.com"
+    assert window.dialer.call_button.isEnabled() and not window.dialer.reason.isVisible()
+    qtbot.mouseClick(window.dialer.call_button, Qt.MouseButton.LeftButton)
+    assert recorder.calls == [("bob", "sip:alice@example.com")]
+
+
+def test_the_dialer_says_why_a_call_cannot_be_placed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    alice = AccountConfig(aor="sip:alice@example.com")
+    window, _, _ = make_window([alice])
+    qtbot.addWidget(window)
+    window.show()
+    window.dialer.account.setCurrentIndex(window.dialer.account.findText("Direct call (no account)"))
+    window.dialer.input.setText("bob")
+    assert not window.dialer.call_button.isEnabled()
+    assert window.dialer.reason.isVisible()
+    assert "choose your account" in window.dialer.reason.text() and "bob@" in window.dialer.reason.text()
+    window.dialer.input.setText("bob@192.0.2.10")
+    assert window.dialer.call_button.isEnabled() and not window.dialer.reason.isVisible()
+    window.dialer.input.setText("!!")
+    assert "is not a number or a SIP address" in window.dialer.reason.text()
+
+
+def test_the_no_account_hint_leaves_the_status_bar_when_an_account_exists(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window, controller, _ = make_window([])
+    qtbot.addWidget(window)
+    assert "No account yet" in window.statusBar().currentMessage()
+    controller.spawn = lambda coro: coro.close()
+    controller.add_account(AccountConfig(aor="sip:alice@example.com", password="secret"))
+    assert "No account yet" not in window.statusBar().currentMessage()
+
+
+def test_avatar_initials_come_from_names_not_hosts() -> None:
+    from softphone.ui.call_window import avatar_initials
+
+    assert avatar_initials("bob@127.0.0.1") == "B"
+    assert avatar_initials("Bob Smith") == "BS"
+    assert avatar_initials("alice.jones@example.com") == "AJ"
+    assert avatar_initials("+49 30 1234") == "#"
+    assert avatar_initials("100@pbx.example.org") == "#"
+
+
+def test_the_password_hint_says_where_the_password_really_goes(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: with no keyring the dialog must not promise one."""
+    from softphone.ui import account_dialog
+
+    window, _, _ = make_window([])
+    qtbot.addWidget(window)
+    monkeypatch.setattr(account_dialog, "keyring_available", lambda: True)
+    assert "keyring" in account_dialog.password_store_text(window)
+    monkeypatch.setattr(account_dialog, "keyring_available", lambda: False)
+    text = account_dialog.password_store_text(window)
+    assert "No system keyring" in text and "secrets.json" in text and "readable only by you" in text
