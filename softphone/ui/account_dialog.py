@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from ..core.account import AccountConfig, AccountError
 from ..core.secrets import fallback_path, keyring_available
 from .preferences import AccountExtras
+from .screen_fit import ContentScroll, fit_to_screen
 from .theme import RED, muted_color
 
 
@@ -196,8 +197,9 @@ class AccountForm(QWidget):
         self.advanced.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self._advanced_body.setVisible(on)
         window = self.window()
-        if isinstance(window, AccountDialog):
-            window.adjustSize()
+        if isinstance(window, AccountDialog):  # (the wizard's page scrolls at the wizard's size)
+            # it grows to show the section where the screen has room (else it scrolls), and shrinks back
+            fit_to_screen(window)
 
     def _transport_changed(self) -> None:
         # The URL only means something for a WebSocket account (RFC 7118).
@@ -317,11 +319,13 @@ class AccountDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.form)
+        self.scroll = ContentScroll(self.form, self)  # the form scrolls; OK and Cancel stay in sight
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.buttons)
         self.result_config: AccountConfig | None = None
         self.result_extras: AccountExtras | None = None
         self.setMinimumWidth(420)
+        fit_to_screen(self)
 
     def accept(self) -> None:
         try:

@@ -28,6 +28,7 @@ from .controller import CallInfo, PhoneController, display_address
 from .dialpad import DialPad
 from .history_view import format_duration
 from .quality import quality_label
+from .screen_fit import ContentScroll, fit_to_screen
 from .theme import AMBER, BLUE, GREEN, RED, call_button_style, hangup_button_style, icon, muted_color
 
 AUTO_CLOSE_MS = 4000
@@ -185,7 +186,12 @@ class CallWindow(QWidget):
             self.quality_button,
         ):
             controls.addWidget(button)
-        layout.addWidget(self.controls)
+        # the middle scrolls (controls, meters, panels); the header and Hang up stay in sight
+        self.body = QWidget(self)
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(10)
+        body.addWidget(self.controls)
 
         # level meters, always in sight while connected: is my microphone working, do they speak?
         self.mic_meter = self._meter(self.tr("Microphone level"))
@@ -195,7 +201,7 @@ class CallWindow(QWidget):
         meters.setContentsMargins(0, 0, 0, 0)
         meters.addRow(self.tr("Mic"), self.mic_meter)
         meters.addRow(self.tr("Speaker"), self.speaker_meter)
-        layout.addWidget(self.meters)
+        body.addWidget(self.meters)
 
         # audio panel: device, volume and gain of this call
         self.audio_box = QFrame(self)
@@ -221,7 +227,7 @@ class CallWindow(QWidget):
             lambda v: None if self._updating else self.controller.set_volume(self.call_id, v / 100)
         )
         self.audio_box.hide()
-        layout.addWidget(self.audio_box)
+        body.addWidget(self.audio_box)
 
         # more than one call: transfer, add a call, merge
         self.more_controls = QWidget(self)
@@ -247,7 +253,7 @@ class CallWindow(QWidget):
         self.merge_button.clicked.connect(self._merge)
         for button in (self.transfer_button, self.add_call_button, self.merge_button):
             more.addWidget(button)
-        layout.addWidget(self.more_controls)
+        body.addWidget(self.more_controls)
 
         self.keypad_box = QWidget(self)
         keypad = QVBoxLayout(self.keypad_box)
@@ -261,7 +267,7 @@ class CallWindow(QWidget):
         keypad.addWidget(self.dtmf_label)
         keypad.addWidget(self.dialpad)
         self.keypad_box.hide()
-        layout.addWidget(self.keypad_box)
+        body.addWidget(self.keypad_box)
 
         self.quality_box = QFrame(self)
         self.quality_box.setFrameShape(QFrame.Shape.StyledPanel)
@@ -288,7 +294,11 @@ class CallWindow(QWidget):
             widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             quality.addRow(label, widget)
         self.quality_box.hide()
-        layout.addWidget(self.quality_box)
+        body.addWidget(self.quality_box)
+
+        body.addStretch(1)
+        self.scroll = ContentScroll(self.body, self)
+        layout.addWidget(self.scroll, 1)
 
         self.hangup_button = QPushButton(icon("phone-hangup", "white"), self.tr("&Hang up"), self)
         self.hangup_button.setAccessibleName(self.tr("Hang up"))
@@ -302,7 +312,6 @@ class CallWindow(QWidget):
         self.close_button.clicked.connect(self.close)
         self.close_button.hide()
         layout.addWidget(self.close_button)
-        layout.addStretch(1)
 
         for key, slot in (
             (SHORTCUT_MUTE, self.mute_button.toggle),
@@ -583,7 +592,7 @@ class CallWindow(QWidget):
         if on:
             self._fill_devices()
         self.audio_box.setVisible(on)
-        self.adjustSize()
+        fit_to_screen(self)
 
     def _fill_devices(self) -> None:
         info = self.info
@@ -612,11 +621,11 @@ class CallWindow(QWidget):
 
     def _show_keypad(self, on: bool) -> None:
         self.keypad_box.setVisible(on)
-        self.adjustSize()
+        fit_to_screen(self)
 
     def _show_quality(self, on: bool) -> None:
         self.quality_box.setVisible(on)
-        self.adjustSize()
+        fit_to_screen(self)
 
     def send_dtmf(self, key: str) -> None:
         info = self.info
@@ -638,6 +647,7 @@ class CallWindow(QWidget):
         info = self.info
         if info is not None and info.state == "incoming":
             self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+        fit_to_screen(self)
         self.show()
         self.raise_()
         self.activateWindow()

@@ -43,6 +43,7 @@ from .dialer import Dialer
 from .dialpad import DialPad
 from .history_view import ContactDialog, ContactsView, HistoryView, format_duration
 from .preferences import Preferences
+from .screen_fit import fit_to_screen
 from .theme import AMBER, RED, STATE_COLORS, app_icon, icon, muted_color, state_dot
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ class MainWindow(QMainWindow):
         self.refresh_accounts()
         self.update_missed(controller.missed_count())
         self._dnd_changed(controller.do_not_disturb)
-        self.resize(420, 700)
+        fit_to_screen(self, QSize(420, 700))
         self._account_hint()
         controller.accounts_changed.connect(self._account_hint)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from .account_dialog import AccountDialog
 from .controller import PhoneController
 from .preferences import ALL_CODECS, THEMES
+from .screen_fit import fit_to_screen
 from .theme import AMBER, STATE_COLORS, apply_scheme, icon, state_dot
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -67,7 +68,7 @@ class SettingsDialog(QDialog):
         self._test_timer.timeout.connect(self._test_step)
         controller.accounts_changed.connect(self._fill_accounts)
         controller.account_state_changed.connect(lambda _id: self._fill_accounts())
-        self.resize(520, 460)
+        fit_to_screen(self, QSize(520, 460))
 
     # -- accounts --
     def _accounts_page(self) -> QWidget:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
@@ -18,6 +18,7 @@ from ..core.account import AccountConfig, AccountError
 from .account_dialog import AccountForm
 from .controller import PhoneController
 from .preferences import AccountExtras
+from .screen_fit import ContentScroll, fit_to_screen
 from .theme import GREEN, RED, app_icon
 
 PAGE_WELCOME, PAGE_ACCOUNT, PAGE_REGISTER = range(3)
@@ -57,8 +58,9 @@ class AccountPage(QWizardPage):
         self.setTitle(self.tr("Your account"))
         self.setSubTitle(self.tr("As given by your provider. Only the first four fields are usually needed."))
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.form = AccountForm(self)
-        layout.addWidget(self.form)
+        layout.addWidget(ContentScroll(self.form, self))  # Advanced scrolls inside the page
         self.config: AccountConfig | None = None
         self.extras: AccountExtras | None = None
 
@@ -180,7 +182,7 @@ class FirstRunWizard(QWizard):
         self.setPage(PAGE_REGISTER, self.register)
         self.setStartId(PAGE_WELCOME)
         self.finished.connect(self._done)
-        self.resize(560, 520)
+        fit_to_screen(self, QSize(560, 520))
 
     def _done(self, _result: int) -> None:
         parent = self.parent()
