@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("softphone")
     app.setDesktopFileName("softphone")
     app.setWindowIcon(app_icon())
-    install_translations(app, args.lang)
+    install_translations(app, args.lang or Preferences.load().language or None)
     app.setQuitOnLastWindowClosed(False)
 
     instance: SingleInstance | None = None

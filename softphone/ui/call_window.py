@@ -134,6 +134,11 @@ class CallWindow(QWidget):
         state_row.addWidget(self.state_label, 1)
         state_row.addWidget(self.timer_label, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(state_row)
+        # which of the user's accounts the call is for (several accounts: work or private?)
+        self.account_label = QLabel(self)
+        self.account_label.setAccessibleName(self.tr("Account"))
+        self.account_label.hide()
+        layout.addWidget(self.account_label)
 
         # incoming: Answer / Decline
         self.incoming_box = QWidget(self)
@@ -451,6 +456,14 @@ class CallWindow(QWidget):
             self.state_label.setStyleSheet(f"color: {color}; font-weight: 600;")
             incoming = info.state == "incoming"
             ended = info.state == "ended"
+            account = self.controller.accounts.get(info.account) if info.account else None
+            if account is not None:
+                text = self.tr("To {account}") if info.direction == "incoming" else self.tr("From {account}")
+                self.account_label.setText(text.format(account=account.title))
+                self.account_label.setStyleSheet(f"color: {muted_color(self)};")
+            elif info.direction == "incoming":
+                self.account_label.setText(self.tr("Direct call (no account)"))
+            self.account_label.setVisible(account is not None or info.direction == "incoming")
             self.incoming_box.setVisible(incoming)
             self.controls.setVisible(not incoming and not ended)
             self.more_controls.setVisible(not incoming and not ended)

@@ -33,3 +33,8 @@ def install_translations(app: QCoreApplication, language: str | None = None) -> 
         app.installTranslator(qt)
         installed.append(qt)
     return installed
+
+
+def available_languages() -> list[str]:
+    """The languages the app has a catalogue for ("de", ...), besides English, which needs none."""
+    return sorted(path.stem.split("_", 1)[1] for path in TRANSLATIONS.glob("softphone_*.qm"))

@@ -59,6 +59,7 @@ class Preferences:
     close_to_tray: bool = True
     start_hidden: bool = False
     theme: str = "system"
+    language: str = ""  # a catalogue's language code ("de"), "en", or "" for the system's
     first_run_done: bool = False
     last_account: str | None = None
     show_dialpad: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QLocale, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -26,11 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import autostart, url_handler
 from .account_dialog import AccountDialog
 from .controller import PhoneController
+from .i18n import available_languages
 from .preferences import ALL_CODECS, THEMES
 from .screen_fit import fit_to_screen
 from .theme import AMBER, STATE_COLORS, apply_scheme, icon, state_dot
+from .tray import Tray
 
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -379,17 +382,48 @@ class SettingsDialog(QDialog):
             self.theme.addItem(names[value], value)
         self.theme.setCurrentIndex(max(0, self.theme.findData(self.prefs.theme)))
         form.addRow(self.tr("A&ppearance:"), self.theme)
+        self.language = QComboBox(page)
+        self.language.setAccessibleName(self.tr("Language"))
+        self.language.addItem(self.tr("Follow the system"), "")
+        self.language.addItem("English", "en")
+        for code in available_languages():
+            self.language.addItem(QLocale(code).nativeLanguageName().capitalize() or code, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(self.prefs.language)))
+        self.language.setToolTip(self.tr("Takes effect when the phone starts again"))
+        form.addRow(self.tr("&Language:"), self.language)
         layout.addLayout(form)
+        self.autostart = QCheckBox(self.tr("Start with the &system (when you log in)"), page)
+        self.autostart.setChecked(autostart.is_enabled())
+        layout.addWidget(self.autostart)
+        # without a system tray, a hidden phone could not be found again: do not offer it
+        tray = Tray.available()
         self.close_to_tray = QCheckBox(
             self.tr("Closing the window keeps the phone running in the &tray"), page
         )
-        self.close_to_tray.setChecked(self.prefs.close_to_tray)
+        self.close_to_tray.setChecked(self.prefs.close_to_tray and tray)
         self.start_hidden = QCheckBox(self.tr("Start &hidden in the tray"), page)
-        self.start_hidden.setChecked(self.prefs.start_hidden)
-        layout.addWidget(self.close_to_tray)
-        layout.addWidget(self.start_hidden)
+        self.start_hidden.setChecked(self.prefs.start_hidden and tray)
+        for box in (self.close_to_tray, self.start_hidden):
+            box.setVisible(tray)
+            layout.addWidget(box)
+        links = QHBoxLayout()
+        self.url_handler_button = QPushButton(self.tr("Open sip: and tel: &links with Softphone"), page)
+        self.url_handler_button.clicked.connect(self._make_default_for_links)
+        links.addWidget(self.url_handler_button)
+        links.addStretch(1)
+        layout.addLayout(links)
+        self.url_handler_result = QLabel(page)
+        self.url_handler_result.setWordWrap(True)
+        layout.addWidget(self.url_handler_result)
         layout.addStretch(1)
         return page
+
+    def _make_default_for_links(self) -> None:
+        try:
+            text = url_handler.make_default()
+        except OSError as exc:
+            text = self.tr("Could not register the links: {error}").format(error=exc)
+        self.url_handler_result.setText(text)
 
     # -- saving --
     def accept(self) -> None:
@@ -404,8 +438,15 @@ class SettingsDialog(QDialog):
         prefs.output_device = self.output_device.currentData()
         prefs.ringing_device = self.ringing_device.currentData()
         prefs.default_srtp = str(self.default_srtp.currentData())
-        prefs.close_to_tray = self.close_to_tray.isChecked()
-        prefs.start_hidden = self.start_hidden.isChecked()
+        if Tray.available():
+            prefs.close_to_tray = self.close_to_tray.isChecked()
+            prefs.start_hidden = self.start_hidden.isChecked()
+        prefs.language = str(self.language.currentData())
+        if self.autostart.isChecked() != autostart.is_enabled():
+            try:
+                autostart.set_enabled(self.autostart.isChecked())
+            except OSError as exc:
+                QMessageBox.warning(self, self.tr("Start with the system"), str(exc))
         theme = str(self.theme.currentData())
         if theme != prefs.theme:
             prefs.theme = theme

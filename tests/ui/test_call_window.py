@@ -117,6 +117,7 @@ def test_incoming_call_window_on_top_with_answer_and_decline(qtbot) -> None:  # 
     assert cw.incoming_box.isVisible() and not cw.hangup_button.isVisible()
     assert cw.name_label.text() == "Carol" and cw.address_label.text() == "carol@example.org"
     assert cw.state_label.text() == "Incoming call"
+    assert cw.account_label.isVisible() and "alice@example.com" in cw.account_label.text()  # which account
     qtbot.mouseClick(cw.answer_button, Qt.MouseButton.LeftButton)
     assert call.state == "connected"
     assert cw.state_label.text() == "Connected" and not cw.incoming_box.isVisible()

@@ -265,3 +265,50 @@ def test_dial_uri_from_a_link_shows_the_window_and_dials(qtbot) -> None:  # type
     assert recorder.calls == [("sip:bob@192.0.2.10", None)]
     for w in window.call_windows.values():
         qtbot.addWidget(w)
+
+
+def test_general_settings_choose_the_language_and_start_with_the_system(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the interface language and "start with the system" are in the settings."""
+    from softphone.ui import autostart
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr("sys.platform", "linux")
+    window, controller, _ = make_window([])
+    qtbot.addWidget(window)
+    settings = window.open_settings()
+    qtbot.addWidget(settings)
+    assert settings.language.findData("de") >= 0 and settings.language.findData("en") >= 0
+    settings.language.setCurrentIndex(settings.language.findData("de"))
+    assert not settings.autostart.isChecked()
+    settings.autostart.setChecked(True)
+    settings.accept()
+    assert controller.prefs.language == "de"
+    assert autostart.is_enabled("linux")
+    assert (tmp_path / "xdg" / "autostart" / "softphone.desktop").is_file()
+
+
+def test_close_to_tray_is_not_offered_without_a_tray(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from softphone.ui.tray import Tray
+
+    monkeypatch.setattr(Tray, "available", staticmethod(lambda: False))
+    window, controller, _ = make_window([])
+    qtbot.addWidget(window)
+    settings = window.open_settings()
+    qtbot.addWidget(settings)
+    assert settings.close_to_tray.isHidden() and settings.start_hidden.isHidden()
+    assert not settings.close_to_tray.isChecked()
+
+
+def test_the_links_button_makes_softphone_the_handler(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from softphone.ui import url_handler
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(url_handler, "_run", lambda args: calls.append(list(args)) or 0)
+    monkeypatch.setattr("sys.platform", "linux")
+    window, _, _ = make_window([])
+    qtbot.addWidget(window)
+    settings = window.open_settings()
+    qtbot.addWidget(settings)
+    qtbot.mouseClick(settings.url_handler_button, Qt.MouseButton.LeftButton)
+    assert [c[-1] for c in calls] == [f"x-scheme-handler/{s}" for s in url_handler.SCHEMES]
+    assert "now opens sip:" in settings.url_handler_result.text()
