@@ -502,8 +502,18 @@ class CallWindow(QWidget):
                 self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, False)
                 if self.auto_close_ms >= 0 and not self._closing.isActive():
                     self._closing.start(self.auto_close_ms)
+            self._grow_to_content()
         finally:
             self._updating = False
+
+    def _grow_to_content(self) -> None:
+        """When the call connects, controls and meters appear: grow to show them where the screen has room
+        (the scroll area would otherwise hide them below a window sized for "Calling…")."""
+        if not self.isVisible():
+            return
+        body = self.scroll.widget()
+        if body is not None and body.sizeHint().height() > self.scroll.viewport().height() + 1:
+            fit_to_screen(self)
 
     def _update_timer(self) -> None:
         info = self.info

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import softphone
-from tests.packaging.test_deb import run, wait_for_window, x_session
+from tests.packaging.test_deb import run
+from tests.peers.desktop import wait_for_window, x_session
 
 ROOT = Path(__file__).resolve().parents[2]
 APPDIR = ROOT / "build" / "Softphone.AppDir"
@@ -83,7 +84,7 @@ def test_the_appimage_runs_its_self_test_through_apprun(appdir: Path, clean_env:
 def test_the_appimage_window_starts_under_a_desktop(
     appdir: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    with x_session(clean_env, tmp_path) as session:
+    with x_session(clean_env) as session:
         app = subprocess.Popen(
             [str(appdir / "AppRun"), "--new-instance", "--listen", "127.0.0.1:0"], env=session,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -7,7 +7,6 @@ Needs root (apt-get install), and the tools ``scripts/install-debian-deps test``
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import softphone
+from tests.peers.desktop import wait_for_window, x_session
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
@@ -150,45 +150,10 @@ def test_sip_links_open_the_softphone(installed: Path, user_home: dict[str, str]
         assert query.stdout.strip() == "softphone.desktop", (scheme, query.stdout, query.stderr)
 
 
-@contextlib.contextmanager
-def x_session(env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Xvfb at 1366x768 with openbox, as a user's desktop."""
-    display = f":{60 + os.getpid() % 30}"
-    xvfb = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    session = {**env, "DISPLAY": display}
-    wm = None
-    try:
-        for _ in range(100):
-            if run("xdpyinfo", env=session).returncode == 0:
-                break
-            time.sleep(0.1)
-        wm = subprocess.Popen(["openbox"], env=session, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        yield session
-    finally:
-        for process in (wm, xvfb):
-            if process is not None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=5)
-
-
-def wait_for_window(session: dict[str, str], name: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = run("xdotool", "search", "--onlyvisible", "--name", name, env=session)
-        if found.returncode == 0 and found.stdout.strip():
-            return found.stdout.split()[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no window named {name!r} within {timeout} s")
-
-
 def test_the_installed_app_starts_and_takes_a_sip_link_from_a_second_launch(
     installed: Path, user_home: dict[str, str], tmp_path: Path
 ) -> None:
-    with x_session(user_home, tmp_path) as session:
+    with x_session(user_home) as session:
         app = subprocess.Popen(
             [str(installed), "-v", "--listen", "127.0.0.1:0"], env=session,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -312,3 +312,24 @@ def test_the_links_button_makes_softphone_the_handler(qtbot, monkeypatch) -> Non
     qtbot.mouseClick(settings.url_handler_button, Qt.MouseButton.LeftButton)
     assert [c[-1] for c in calls] == [f"x-scheme-handler/{s}" for s in url_handler.SCHEMES]
     assert "now opens sip:" in settings.url_handler_result.text()
+
+
+def test_every_alt_key_of_the_account_page_is_used_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Keyboard users: a mnemonic shared by two labels (or with the wizard's Back/Next/Finish) only moves
+    the focus between them; Alt+N must press Next."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    from softphone.ui.wizard import FirstRunWizard
+
+    window, controller, _ = make_window([])
+    qtbot.addWidget(window)
+    wizard = FirstRunWizard(controller, window)
+    qtbot.addWidget(wizard)
+    texts = [w.text() for w in wizard.account.findChildren(QLabel) if w.buddy() is not None]
+    texts += [w.text() for w in wizard.account.findChildren(QAbstractButton)]
+    texts += ["&Back", "&Next", "&Finish"]
+    letters = [t[t.index("&") + 1].lower() for t in texts if "&" in t.replace("&&", "")]
+    duplicates = {letter for letter in letters if letters.count(letter) > 1}
+    assert not duplicates, (duplicates, texts)
+    label = next(w for w in wizard.account.findChildren(QLabel) if w.text() == "&Password:")
+    assert label.buddy() is wizard.account.form.password
