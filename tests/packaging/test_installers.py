@@ -145,3 +145,13 @@ def test_the_login_item_of_an_installed_app_starts_the_app_itself(monkeypatch: p
     monkeypatch.setattr("sys.frozen", True, raising=False)
     monkeypatch.setattr("sys.executable", "/usr/lib/softphone/softphone")
     assert autostart.command() == ["/usr/lib/softphone/softphone", "--hidden"]
+
+
+def test_the_hosted_workflow_builds_and_self_tests_each_installer() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "installers.yml").read_text())
+    assert set(workflow["jobs"]) == {"linux", "windows", "macos"}
+    for name, job in workflow["jobs"].items():
+        steps = "\n".join(str(step.get("run", "")) for step in job["steps"])
+        assert "--self-test" in steps, name
+        assert any("upload-artifact" in str(step.get("uses", "")) for step in job["steps"]), name
