@@ -22,6 +22,26 @@ def redact_message(data: bytes) -> str:
     return _AUTH_LINE.sub(replace, data).decode("utf-8", "replace")
 
 
+_FROM_TO = re.compile(r"^(?:From|f|To|t)[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE)
+_ADDRESS = re.compile(r"sips?:([^;>\s]+)", re.IGNORECASE)
+
+
+def account_of(text: str, accounts: dict[str, str]) -> str | None:
+    """Which account a traced message belongs to: the id (of ``accounts``, id -> address of record) whose
+    user@host stands in its From or To header (From for what we send and its answers, To for what we get)."""
+    wanted: dict[str, str] = {}
+    for key, aor in accounts.items():
+        found = _ADDRESS.search(aor)
+        if found:
+            wanted[found.group(1).lower()] = key
+    for header in _FROM_TO.finditer(text):
+        for address in _ADDRESS.findall(header.group(1)):
+            match = wanted.get(address.lower())
+            if match is not None:
+                return match
+    return None
+
+
 @dataclass(frozen=True)
 class TraceEntry:
     """One message of the trace, ready for display (CLI, GUI trace viewer)."""

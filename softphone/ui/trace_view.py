@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QGuiApplication,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.trace import TraceEntry
+from ..core.trace import TraceEntry, account_of
 from .controller import PhoneController
 from .theme import BLUE, GREEN, app_icon, icon
 
@@ -44,8 +45,10 @@ def stamp(entry: TraceEntry) -> str:
 
 
 class LadderView(QWidget):
-    """A sequence diagram: this phone on the left, each peer a column, one arrow per message."""
+    """A sequence diagram: this phone on the left, each peer a column, one arrow per message. A click on
+    an arrow selects that message (``clicked`` with its index in ``entries``)."""
 
+    clicked = Signal(int)
     ROW = 26
     COLUMN = 220
     MARGIN = 16
@@ -55,6 +58,7 @@ class LadderView(QWidget):
         self.setAccessibleName(self.tr("Ladder diagram"))
         self.entries: list[TraceEntry] = []
         self.peers: list[str] = []
+        self.selected: int | None = None
 
     def set_entries(self, entries: list[TraceEntry]) -> None:
         self.entries = entries[-400:]
@@ -65,6 +69,18 @@ class LadderView(QWidget):
         self.updateGeometry()
         self.resize(self.sizeHint())
         self.update()
+
+    def row_at(self, y: float) -> int | None:
+        top = self.MARGIN + 24
+        row = int((y - top) // self.ROW)
+        return row if 0 <= row < len(self.entries) else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        row = self.row_at(event.position().y())
+        if row is not None:
+            self.selected = row
+            self.update()
+            self.clicked.emit(row)
 
     def sizeHint(self) -> QSize:
         width = self.MARGIN * 2 + self.COLUMN * (len(self.peers) + 1) + 80
@@ -94,6 +110,11 @@ class LadderView(QWidget):
         painter.setFont(small)
         for row, entry in enumerate(self.entries):
             y = top + self.ROW * row + self.ROW * 0.7
+            if row == self.selected:
+                painter.fillRect(
+                    QRectF(0, top + self.ROW * row, self.width(), self.ROW),
+                    palette.color(QPalette.ColorRole.Highlight),
+                )
             peer_x = xs[1 + self.peers.index(entry.peer)]
             start, end = (xs[0], peer_x) if entry.direction == "out" else (peer_x, xs[0])
             color = QColor(BLUE if entry.direction == "out" else GREEN)
@@ -160,14 +181,15 @@ class TraceWindow(QWidget):
         top.addWidget(self.clear_button)
         layout.addLayout(top)
 
-        self.table = QTableWidget(0, 4, self)
+        self.table = QTableWidget(0, 5, self)
         self.table.setAccessibleName(self.tr("SIP messages"))
-        self.table.setHorizontalHeaderLabels([self.tr("Time"), "", self.tr("Peer"), self.tr("Message")])
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Time"), "", self.tr("Account"), self.tr("Peer"), self.tr("Message")]
+        )
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for column in range(4):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -184,6 +206,7 @@ class TraceWindow(QWidget):
         splitter.setSizes([300, 200])
 
         self.ladder = LadderView(self)
+        self.ladder.clicked.connect(self._ladder_clicked)
         scroll = QScrollArea(self)
         scroll.setWidget(self.ladder)
         scroll.setWidgetResizable(False)
@@ -221,7 +244,7 @@ class TraceWindow(QWidget):
         row = self.table.rowCount()
         self.table.insertRow(row)
         arrow = "→" if entry.direction == "out" else "←"
-        cells = (stamp(entry), arrow, entry.peer, entry.first_line)
+        cells = (stamp(entry), arrow, self._account_title(entry), entry.peer, entry.first_line)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if column == 1:
@@ -241,6 +264,19 @@ class TraceWindow(QWidget):
     def _refresh_ladder(self) -> None:
         if self.tabs.currentIndex() == 1:
             self.ladder.set_entries(self.entries)
+
+    def _account_title(self, entry: TraceEntry) -> str:
+        accounts = {status.id: status.config.aor for status in self.controller.account_list()}
+        account_id = account_of(entry.text, accounts)
+        return self.controller.accounts[account_id].title if account_id in self.controller.accounts else ""
+
+    def _ladder_clicked(self, row: int) -> None:
+        """The arrow's message: selected in the list, its text shown below the ladder's list tab."""
+        index = len(self.entries) - len(self.ladder.entries) + row
+        if 0 <= index < len(self.entries):
+            self.table.selectRow(index)
+            self.detail.setPlainText(self.entries[index].format())
+            self.ladder.setToolTip(self.entries[index].first_line)
 
     def _selected_entries(self) -> list[TraceEntry]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})

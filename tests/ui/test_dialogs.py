@@ -204,7 +204,7 @@ def test_trace_viewer_lists_messages_and_copies_them(qtbot) -> None:  # type: ig
     qtbot.addWidget(trace)
     controller.on_trace(TraceEntry("in", "192.0.2.1:5060", "SIP/2.0 200 OK\r\nCSeq: 1\r\n\r\n", 2.0))
     assert trace.table.rowCount() == 2
-    assert trace.table.item(0, 3).text() == "REGISTER sip:example.com SIP/2.0"
+    assert trace.table.item(0, 4).text() == "REGISTER sip:example.com SIP/2.0"
     assert trace.table.item(1, 1).text() == "←"
     trace.table.selectRow(1)
     assert "SIP/2.0 200 OK" in trace.detail.toPlainText()
@@ -333,3 +333,29 @@ def test_every_alt_key_of_the_account_page_is_used_once(qtbot) -> None:  # type:
     assert not duplicates, (duplicates, texts)
     label = next(w for w in wizard.account.findChildren(QLabel) if w.text() == "&Password:")
     assert label.buddy() is wizard.account.form.password
+
+
+def test_trace_viewer_names_the_account_and_the_ladder_selects_a_message(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: with several accounts the list says whose message it is; a click on an arrow selects it."""
+    from PySide6.QtCore import QPoint
+
+    alice = AccountConfig(aor="sip:alice@example.com")
+    work = AccountConfig(aor="sip:100@pbx.example.org")
+    window, controller, _ = make_window([alice, work])
+    qtbot.addWidget(window)
+    register = "REGISTER sip:pbx.example.org SIP/2.0\r\nFrom: <sip:100@pbx.example.org>;tag=1\r\n"
+    register += "To: <sip:100@pbx.example.org>\r\nCSeq: 1 REGISTER\r\n\r\n"
+    invite = "INVITE sip:alice@192.0.2.9 SIP/2.0\r\nf: Bob <sip:bob@example.net>;tag=9\r\n"
+    invite += "t: <sip:alice@example.com>\r\nCSeq: 1 INVITE\r\n\r\n"
+    controller.on_trace(TraceEntry("out", "192.0.2.2:5060", register, 1.0))
+    controller.on_trace(TraceEntry("in", "192.0.2.3:5060", invite, 2.0))
+    trace = window.open_trace()
+    qtbot.addWidget(trace)
+    assert trace.table.item(0, 2).text() == "100@pbx.example.org"
+    assert trace.table.item(1, 2).text() == "alice@example.com"
+    trace.tabs.setCurrentIndex(1)
+    ladder = trace.ladder
+    y = ladder.MARGIN + 24 + ladder.ROW * 1 + ladder.ROW // 2  # the second arrow
+    qtbot.mouseClick(ladder, Qt.MouseButton.LeftButton, pos=QPoint(200, y))
+    assert [index.row() for index in trace.table.selectionModel().selectedRows()] == [1]
+    assert "INVITE sip:alice@192.0.2.9" in trace.detail.toPlainText()
