@@ -16,7 +16,7 @@ import pytest
 
 import softphone
 from tests.packaging.test_deb import run
-from tests.peers.desktop import wait_for_window, x_session
+from tests.peers.desktop import fresh_user, wait_for_window, x_session
 
 ROOT = Path(__file__).resolve().parents[2]
 APPDIR = ROOT / "build" / "Softphone.AppDir"
@@ -44,16 +44,7 @@ def appdir() -> Iterator[Path]:
 
 @pytest.fixture
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    (home / "run").mkdir(parents=True)
-    (home / "run").chmod(0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "DISPLAY", "WAYLAND"))}
-    env.update(
-        HOME=str(home),
-        XDG_RUNTIME_DIR=str(home / "run"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return env
+    return fresh_user(tmp_path)
 
 
 def test_the_appdir_has_what_an_appimage_needs(appdir: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import softphone
-from tests.peers.desktop import wait_for_window, x_session
+from tests.peers.desktop import fresh_user, wait_for_window, x_session
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
@@ -72,21 +72,7 @@ def installed(deb: Path) -> Path:
 
 @pytest.fixture
 def user_home(tmp_path: Path) -> dict[str, str]:
-    """A fresh user: own HOME and XDG folders, no keyring."""
-    home = tmp_path / "home"
-    for sub in (".config", ".local/share", ".cache", "run"):
-        (home / sub).mkdir(parents=True)
-    (home / "run").chmod(0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "DISPLAY", "WAYLAND"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_RUNTIME_DIR=str(home / "run"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return env
+    return fresh_user(tmp_path)
 
 
 def test_the_package_passes_lintian_and_its_metadata_validates(deb: Path) -> None:

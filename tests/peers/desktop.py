@@ -121,3 +121,22 @@ def keys(session: dict[str, str], window: str, *sequence: str) -> None:
 def type_text(session: dict[str, str], text: str) -> None:
     run("xdotool", "type", "--delay", "20", text, env=session)
     time.sleep(0.1)
+
+
+def fresh_user(tmp_path: Path) -> dict[str, str]:
+    """The environment of a user who never ran the app: an empty home with its XDG folders, no session
+    variables of the machine running the tests, and no keyring (so passwords go to the 0600 file)."""
+    home = tmp_path / "home"
+    for sub in (".config", ".local/share", ".cache", "run"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    (home / "run").chmod(0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "DISPLAY", "WAYLAND"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_RUNTIME_DIR=str(home / "run"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    return env

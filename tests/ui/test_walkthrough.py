@@ -20,6 +20,7 @@ from tests.interop.conftest import kamailio, make_baresip  # noqa: F401  (the se
 from tests.peers.baresip import BaresipFactory
 from tests.peers.desktop import (
     desktop_unavailable_reason,
+    fresh_user,
     keys,
     screenshot,
     type_text,
@@ -83,17 +84,10 @@ def test_first_start_register_call_answer_quit_and_start_again(
 ) -> None:
     bob = make_baresip(user="bob", registrar=kamailio, codecs=["PCMU"], answer_mode="auto")
     bob.wait_registered()
-    home = tmp_path / "home"
-    (home / "run").mkdir(parents=True)
-    (home / "run").chmod(0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "DISPLAY", "WAYLAND"))}
+    env = fresh_user(tmp_path)
+    home = Path(env["HOME"])
     env.update(
-        HOME=str(home),
-        XDG_RUNTIME_DIR=str(home / "run"),
-        SOFTPHONE_CONFIG_DIR=str(home / "config"),
-        SOFTPHONE_DATA_DIR=str(home / "data"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        SOFTPHONE_LANG="en",
+        SOFTPHONE_CONFIG_DIR=str(home / "config"), SOFTPHONE_DATA_DIR=str(home / "data"), SOFTPHONE_LANG="en"
     )
     with x_session(env) as session:
         walk = Walk(session, tmp_path)
