@@ -499,7 +499,7 @@ class CallWindow(QWidget):
                 self._tick.start()
             if ended:
                 self._tick.stop()
-                self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, False)
+                self._stay_on_top(False)
                 if self.auto_close_ms >= 0 and not self._closing.isActive():
                     self._closing.start(self.auto_close_ms)
             self._grow_to_content()
@@ -669,7 +669,7 @@ class CallWindow(QWidget):
         """Show the window in front; an incoming call stays on top and asks for attention."""
         info = self.info
         if info is not None and info.state == "incoming":
-            self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+            self._stay_on_top(True)
         fit_to_screen(self)
         self.show()
         self.raise_()
@@ -677,6 +677,17 @@ class CallWindow(QWidget):
         if info is not None and info.state == "incoming":
             QApplication.alert(self)
             self.answer_button.setFocus()
+
+    def _stay_on_top(self, on: bool) -> None:
+        """An incoming call stays on top; after it, the window is an ordinary one. Changing a window's flags
+        hides it (Qt): show it again, or an incoming call's window vanished at the end instead of saying
+        "Call ended" and closing by itself a few seconds later, as an outgoing call's does."""
+        if bool(self.windowFlags() & Qt.WindowType.WindowStaysOnTopHint) == on:
+            return
+        visible = self.isVisible()
+        self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on)
+        if visible:
+            self.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         info = self.info

@@ -257,3 +257,23 @@ def test_the_audio_panel_switches_this_calls_device_and_sets_volume(qtbot) -> No
     cw.volume_slider.setValue(50)
     assert volumes == [(call.id, 0.5)]
     assert controller.calls[call.id].volume == 0.5
+
+
+def test_the_call_window_closes_by_itself_after_the_call_whichever_way_it_went(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: like Linphone and MicroSIP, the window goes a few seconds after the end, for outgoing and
+    incoming calls alike (the history keeps the call)."""
+    window, controller, recorder = _setup(qtbot)
+    window.dial("sip:bob@example.org", ALICE.id)
+    outgoing = recorder.made[0]
+    out_window = window.call_windows[outgoing.id]
+    incoming = FakeCall(controller.engine, "incoming", "sip:carol@example.org", "Carol", ALICE)
+    incoming.emit("incoming", **{"from": "sip:carol@example.org", "display_name": "Carol"})
+    in_window = window.call_windows[incoming.id]
+    for call_window in (out_window, in_window):
+        call_window.auto_close_ms = 50
+    outgoing.connect("PCMU", srtp=False)
+    outgoing.end("local hangup", duration=3.0)
+    qtbot.mouseClick(in_window.answer_button, Qt.MouseButton.LeftButton)
+    incoming.end("remote hangup", duration=2.0)
+    assert out_window.close_button.isVisible() and in_window.close_button.isVisible()  # "Call ended" first
+    qtbot.waitUntil(lambda: not window.call_windows, timeout=2000)  # both closed (and deleted)
