@@ -96,6 +96,7 @@ class Call:
     dialog: Dialog | None = None
     end_reason: str | None = None
     end_status: int | None = None
+    recording: str | None = None  # the recording of this call (its last one), a WAV file
     answered_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
     local_hold: bool = False
@@ -145,6 +146,26 @@ class Call:
             return False
         setter(gain)
         return True
+
+    def start_recording(self, path: str) -> str | None:
+        """Record both sides of the call to a WAV file at ``path``; the path, or None where the media cannot
+        record. Raises OSError when the file cannot be made. Emits ``recording`` (on, path)."""
+        start = getattr(self.media, "start_recording", None)
+        if start is None or self.ended:
+            return None
+        path = str(start(path))
+        self.recording = path
+        self._emit("recording", on=True, path=path)
+        return path
+
+    def stop_recording(self) -> str | None:
+        """End the recording; its path (the file is complete), or None when none ran."""
+        stop = getattr(self.media, "stop_recording", None)
+        done = stop() if stop is not None else None
+        if done is None:
+            return None
+        self._emit("recording", on=False, path=str(done))
+        return str(done)
 
     def play_tone(self, tone: Any) -> bool:
         """A local tone on this call's speaker (an AudioSource), or None to stop it."""
@@ -851,6 +872,7 @@ class Call:
         stats = self.media.stats()
         if stats:
             self._emit("stats", **stats)
+        self.stop_recording()  # the file is complete before the call is reported ended
         if send_bye and self.dialog is not None:
             try:
                 await asyncio.wait_for(self._in_dialog("BYE"), 8)

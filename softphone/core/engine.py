@@ -227,6 +227,16 @@ class Engine:
         call = self.calls.get(call_id)
         return call is not None and call.set_gain(gain)
 
+    def start_recording(self, call_id: str, path: str) -> str | None:
+        """Record one call (both sides, mixed) to a WAV file; the path, or None (no such call, or media that
+        cannot record). Raises OSError when the file cannot be made."""
+        call = self.calls.get(call_id)
+        return call.start_recording(path) if call is not None else None
+
+    def stop_recording(self, call_id: str) -> str | None:
+        call = self.calls.get(call_id)
+        return call.stop_recording() if call is not None else None
+
     async def transfer(self, call_id: str, target: str) -> bool:
         """Blind transfer: the peer of ``call_id`` is asked to call ``target`` (RFC 3515)."""
         call = self.calls[call_id]

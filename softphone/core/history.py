@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 APP_NAME = "softphone"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: calls.recording
 MAX_CALLS = 5000  # older entries are dropped
 
 OUTCOMES = ("answered", "missed", "declined", "cancelled", "busy", "failed")
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS calls (
     outcome TEXT NOT NULL,
     status INTEGER,
     reason TEXT,
-    seen INTEGER NOT NULL DEFAULT 1
+    seen INTEGER NOT NULL DEFAULT 1,
+    recording TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls (started DESC);
 CREATE INDEX IF NOT EXISTS calls_key ON calls (match_key);
@@ -122,6 +123,7 @@ class CallRecord:
     call_id: str | None = None
     seen: bool = True
     id: int | None = None
+    recording: str | None = None  # the call's recording (a WAV file), if it was recorded
 
     @property
     def missed(self) -> bool:
@@ -180,6 +182,8 @@ class History:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
+            elif version == 1:  # a history written before call recordings
+                db.execute("ALTER TABLE calls ADD COLUMN recording TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -213,7 +217,8 @@ class History:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO calls (call_id, account, direction, remote_uri, remote_name, match_key, started,"
-                " duration, outcome, status, reason, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " duration, outcome, status, reason, seen, recording)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.call_id,
                     record.account,
@@ -227,6 +232,7 @@ class History:
                     record.status,
                     record.reason,
                     int(record.seen),
+                    record.recording,
                 ),
             )
             db.execute(
@@ -462,6 +468,7 @@ def _call_from_row(row: sqlite3.Row) -> CallRecord:
         call_id=row["call_id"],
         seen=bool(row["seen"]),
         id=int(row["id"]),
+        recording=row["recording"],
     )
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # not at run time: TonePlayer (tones before a call) needs no 
 log = logging.getLogger(__name__)
 
 TICK = FRAME_MS / 1000.0
+_SILENCE = silence()
 RESYNC_AFTER = 0.2  # a loop that fell this far behind (a stalled event loop) starts afresh
 LEVEL_FRAMES = 5  # levels are reported every 5 frames = 100 ms
 LEVEL_FLOOR_DB = -96.0  # what silence reads as (16-bit range); JSON has no -inf
@@ -161,6 +162,8 @@ class AudioStream:
         self.tone: AudioSource | None = None  # mixed into what the speaker plays (ringback, call waiting)
         self.on_levels = on_levels
         self._far_end = silence()  # what the speaker played last tick: the echo canceller's reference
+        self._sent = silence()  # what the other side got from us this tick (silence when muted or on hold)
+        self.recorder: AudioSink | None = None  # the call recording: both sides mixed
         self._mic_meter = LevelMeter()
         self._speaker_meter = LevelMeter()
         self._mic_level: Level | None = None
@@ -250,6 +253,7 @@ class AudioStream:
         if self.on_levels is not None:
             self._mic_level = self._mic_meter.add(frame) or self._mic_level
         step = self.codec.timestamp_step
+        self._sent = _SILENCE
         if not self.settings.sending:
             self._timestamp = (self._timestamp + step) & 0xFFFFFFFF
             return
@@ -268,6 +272,7 @@ class AudioStream:
                 return
         if self.muted:
             frame = silence()
+        self._sent = frame
         payload = self.codec.encode(frame)
         self.rtp.send(
             payload, payload_type=self.settings.send_pt, timestamp=self._timestamp, marker=self._first_packet
@@ -302,6 +307,14 @@ class AudioStream:
             self._far_end = frame if frame.size == FRAME_SAMPLES else silence()
         else:
             self._far_end = silence()
+        recorder = self.recorder
+        if recorder is not None:
+            try:
+                sent = self._sent if self._sent.size == FRAME_SAMPLES else _SILENCE
+                recorder.write(mix(sent, self._far_end))
+            except Exception:  # a full disk must not stop the call: the recording ends, the call goes on
+                log.exception("call recording failed; recording stopped")
+                self.recorder = None
         if self.on_levels is not None:
             level = self._speaker_meter.add(self._far_end)
             if level is not None:

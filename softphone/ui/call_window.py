@@ -132,6 +132,12 @@ class CallWindow(QWidget):
         timer_font.setStyleHint(timer_font.StyleHint.Monospace)
         self.timer_label.setFont(timer_font)
         state_row.addWidget(self.state_label, 1)
+        # the call is being recorded: always in sight while it is
+        self.recording_label = QLabel(self.tr("\u25cf REC"), self)
+        self.recording_label.setAccessibleName(self.tr("This call is being recorded"))
+        self.recording_label.setStyleSheet(f"color: {RED}; font-weight: 700;")
+        self.recording_label.hide()
+        state_row.addWidget(self.recording_label)
         state_row.addWidget(self.timer_label, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(state_row)
         # which of the user's accounts the call is for (several accounts: work or private?)
@@ -256,7 +262,12 @@ class CallWindow(QWidget):
             "merge", self.tr("Merge"), self.tr("Merge the calls into a conference")
         )
         self.merge_button.clicked.connect(self._merge)
-        for button in (self.transfer_button, self.add_call_button, self.merge_button):
+        self.record_button = self._action(
+            "record", self.tr("Record"), self.tr("Record the call (both sides)")
+        )
+        self.record_button.setCheckable(True)
+        self.record_button.toggled.connect(self._record)
+        for button in (self.transfer_button, self.add_call_button, self.merge_button, self.record_button):
             more.addWidget(button)
         body.addWidget(self.more_controls)
 
@@ -379,6 +390,12 @@ class CallWindow(QWidget):
         button.setMinimumHeight(56)
         return button
 
+    def _record(self, on: bool) -> None:
+        if self._updating:
+            return
+        self.controller.set_recording(self.call_id, on)
+        self.update_view()  # a refused start unticks the button again
+
     # -- state --
     @property
     def info(self) -> CallInfo | None:
@@ -479,6 +496,13 @@ class CallWindow(QWidget):
             self.transfer_button.setEnabled(info.connected)
             self.add_call_button.setEnabled(info.connected)
             self.merge_button.setEnabled(info.connected and bool(others) and not info.conference)
+            self.record_button.setEnabled(info.connected)
+            self.record_button.setChecked(info.recording_on)
+            self.recording_label.setVisible(info.recording_on)
+            if info.recording:
+                where = self.tr("Recorded to {path}").format(path=info.recording)
+                self.record_button.setToolTip(where)
+                self.recording_label.setToolTip(where)
             self.hangup_button.setVisible(not incoming and not ended)
             self.close_button.setVisible(ended)
             for button in (self.mute_button, self.hold_button, self.keypad_button):

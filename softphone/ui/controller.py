@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -86,6 +88,8 @@ class CallInfo:
     volume: float = 1.0
     gain: float = 1.0
     devices: dict[str, str | None] = field(default_factory=dict)  # role -> device picked in this call
+    recording: str | None = None  # the file of this call's recording (the last one, if several)
+    recording_on: bool = False
 
     @property
     def active(self) -> bool:
@@ -573,6 +577,29 @@ class PhoneController(QObject):
         return True
 
     # -- audio of a call --
+    def recordings_folder(self) -> Path:
+        """Where call recordings go: the folder chosen in the settings, else Music/Softphone."""
+        if self.prefs.recordings_dir:
+            return Path(self.prefs.recordings_dir)
+        from platformdirs import user_music_dir
+
+        return Path(user_music_dir()) / "Softphone"
+
+    def set_recording(self, call_id: str, on: bool) -> str | None:
+        """Start or stop recording a call; the file (``peer``-``date_time``.wav in the recordings folder)."""
+        info = self.calls.get(call_id)
+        if info is None or not info.active:
+            return None
+        if not on:
+            return self.engine.stop_recording(call_id)
+        peer = re.sub(r"[^\w.@+-]+", "_", display_address(info.remote_uri)).strip("_") or "call"
+        name = f"{peer}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.wav"
+        try:
+            return self.engine.start_recording(call_id, str(self.recordings_folder() / name))
+        except OSError as exc:
+            self.error.emit(self.tr("Cannot record the call: {error}").format(error=exc))
+            return None
+
     def set_volume(self, call_id: str, volume: float) -> None:
         """Speaker volume of one call, 0.0 to 2.0 (1.0 unchanged)."""
         if self.engine.set_volume(call_id, volume) and call_id in self.calls:
@@ -694,6 +721,9 @@ class PhoneController(QObject):
             info.stats.update({k: v for k, v in fields.items() if k != "call"})
         elif name == "dtmf":
             info.dtmf_in += str(fields.get("digit", ""))
+        elif name == "recording":
+            info.recording_on = bool(fields.get("on"))
+            info.recording = str(fields.get("path") or "") or info.recording
         elif name == "ended":
             self._on_ended(info, event)
             return
@@ -719,6 +749,7 @@ class PhoneController(QObject):
             reason=info.end_reason,
             call_id=info.id,
             seen=outcome_of(info) != "missed",
+            recording=info.recording,
         )
         try:
             self.history.add_call(record)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication
+from PySide6.QtCore import QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -35,6 +36,7 @@ from .theme import RED, icon, muted_color
 
 ROLE_URI = Qt.ItemDataRole.UserRole
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
+ROLE_RECORDING = Qt.ItemDataRole.UserRole + 2
 
 
 def format_duration(seconds: float) -> str:
@@ -125,7 +127,10 @@ class HistoryView(QWidget):
                 "failed": self.tr("Failed"),
             }.get(record.outcome, record.outcome)
         direction = self.tr("Incoming") if record.direction == "incoming" else self.tr("Outgoing")
+        if record.recording:
+            detail += "  ·  " + self.tr("\u25cf recorded")
         item = QListWidgetItem(f"{name}\n{when}  ·  {detail}")
+        item.setData(ROLE_RECORDING, record.recording)
         item.setData(ROLE_URI, record.remote_uri)
         item.setData(ROLE_ID, record.id)
         icon_name = "call-missed" if record.missed else f"call-{record.direction}"
@@ -157,6 +162,12 @@ class HistoryView(QWidget):
         call.triggered.connect(lambda: self.call_requested.emit(uri))
         copy = menu.addAction(icon("copy"), self.tr("Copy address"))
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(uri))
+        recording = item.data(ROLE_RECORDING)
+        if recording:
+            play = menu.addAction(icon("record"), self.tr("Play the recording"))
+            play.triggered.connect(lambda: self.open_recording(str(recording)))
+            folder = menu.addAction(self.tr("Show the recording in its folder"))
+            folder.triggered.connect(lambda: self.open_recording(str(Path(str(recording)).parent)))
         if self.history.find_contact(uri) is None:
             add = menu.addAction(icon("add"), self.tr("Add to contacts…"))
             name = item.text().split("\n", 1)[0]
@@ -164,6 +175,15 @@ class HistoryView(QWidget):
         delete = menu.addAction(icon("delete"), self.tr("Delete"))
         delete.triggered.connect(lambda: self._delete(int(item.data(ROLE_ID))))
         menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def open_recording(self, path: str) -> bool:
+        """Open a recording (or its folder) with the desktop's player; says so when the file is gone."""
+        if not Path(path).exists():
+            QMessageBox.information(
+                self, self.tr("Recording"), self.tr("{path} is not there any more.").format(path=path)
+            )
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def _delete(self, record_id: int) -> None:
         self.history.delete_call(record_id)

@@ -60,6 +60,7 @@ class Preferences:
     start_hidden: bool = False
     theme: str = "system"
     language: str = ""  # a catalogue's language code ("de"), "en", or "" for the system's
+    recordings_dir: str = ""  # where call recordings go; "" for Music/Softphone
     first_run_done: bool = False
     last_account: str | None = None
     show_dialpad: bool = True

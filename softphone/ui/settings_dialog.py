@@ -13,9 +13,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -406,8 +408,19 @@ class SettingsDialog(QDialog):
         for box in (self.close_to_tray, self.start_hidden):
             box.setVisible(tray)
             layout.addWidget(box)
+        recordings = QHBoxLayout()
+        self.recordings_dir = QLineEdit(str(self.controller.recordings_folder()), page)
+        self.recordings_dir.setAccessibleName(self.tr("Folder for call recordings"))
+        choose = QPushButton(self.tr("Ch&oose…"), page)
+        choose.clicked.connect(self._choose_recordings_dir)
+        recordings.addWidget(self.recordings_dir, 1)
+        recordings.addWidget(choose)
+        label = QLabel(self.tr("Call &recordings go to:"), page)
+        label.setBuddy(self.recordings_dir)
+        layout.addWidget(label)
+        layout.addLayout(recordings)
         links = QHBoxLayout()
-        self.url_handler_button = QPushButton(self.tr("Open sip: and tel: &links with Softphone"), page)
+        self.url_handler_button = QPushButton(self.tr("Open sip: and tel: links &with Softphone"), page)
         self.url_handler_button.clicked.connect(self._make_default_for_links)
         links.addWidget(self.url_handler_button)
         links.addStretch(1)
@@ -417,6 +430,13 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.url_handler_result)
         layout.addStretch(1)
         return page
+
+    def _choose_recordings_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Folder for call recordings"), self.recordings_dir.text()
+        )
+        if folder:
+            self.recordings_dir.setText(folder)
 
     def _make_default_for_links(self) -> None:
         try:
@@ -442,6 +462,9 @@ class SettingsDialog(QDialog):
             prefs.close_to_tray = self.close_to_tray.isChecked()
             prefs.start_hidden = self.start_hidden.isChecked()
         prefs.language = str(self.language.currentData())
+        chosen = self.recordings_dir.text().strip()
+        if chosen != str(self.controller.recordings_folder()):
+            prefs.recordings_dir = chosen
         if self.autostart.isChecked() != autostart.is_enabled():
             try:
                 autostart.set_enabled(self.autostart.isChecked())

@@ -42,8 +42,33 @@ def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
     History(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     db.close()
+
+
+def test_a_history_from_before_recordings_is_upgraded_and_keeps_its_calls(tmp_path: Path) -> None:
+    """Schema 1 (no recording column) opened by this version: the column is added, nothing is lost."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT, account TEXT,"
+        " direction TEXT NOT NULL, remote_uri TEXT NOT NULL, remote_name TEXT, match_key TEXT NOT NULL,"
+        " started REAL NOT NULL, duration REAL NOT NULL DEFAULT 0, outcome TEXT NOT NULL, status INTEGER,"
+        " reason TEXT, seen INTEGER NOT NULL DEFAULT 1);"
+        "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, organization TEXT,"
+        " note TEXT, favorite INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE numbers (id INTEGER PRIMARY KEY AUTOINCREMENT, contact_id INTEGER NOT NULL, label TEXT"
+        " NOT NULL, uri TEXT NOT NULL, match_key TEXT NOT NULL, position INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO calls (direction, remote_uri, match_key, started, outcome) VALUES"
+        " ('outgoing', 'sip:bob@example.com', 'bob@example.com', 1.0, 'answered');"
+        "PRAGMA user_version = 1;"
+    )
+    db.close()
+    with History(path) as history:
+        old = history.calls()
+        assert [c.remote_uri for c in old] == ["sip:bob@example.com"] and old[0].recording is None
+        history.add_call(CallRecord("incoming", "sip:carol@example.com", recording="/tmp/carol.wav"))
+        assert history.calls()[0].recording == "/tmp/carol.wav"
 
 
 def test_calls_newest_first_and_missed_counted_until_seen(history: History) -> None:

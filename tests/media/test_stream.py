@@ -4,7 +4,9 @@ a simulated echo path (the speaker's output fed back into the microphone)."""
 
 from __future__ import annotations
 
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -255,3 +257,33 @@ def test_echo_canceller_removes_the_speakers_echo_from_what_is_sent(backend: str
     print(f"{backend}: ERLE {erle:.1f} dB (echo {db(echo) - 90.3:.1f} dBFS)")
     assert db(echo) - 90.3 > -30  # the echo was really there
     assert erle >= 15
+
+
+def _tone_power(signal: np.ndarray, freq: float, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(signal.astype(np.float64) * np.hanning(len(signal))))
+    bin_ = int(round(freq * len(signal) / rate))
+    return float(spectrum[bin_ - 2 : bin_ + 3].max())
+
+
+def test_a_call_recording_holds_both_sides_and_only_what_the_other_side_heard(tmp_path: Path) -> None:
+    """Issue 12 (call recording): our microphone (440 Hz) and the other side (1 kHz) mixed into one WAV at
+    16 kHz; while muted, what we said is not in it (the other side did not hear it either)."""
+    from softphone.media.devices import WavFileSink
+
+    stream, rtp = make_stream(Microphone(sine(440, -12, 4)), Speaker())
+    path = tmp_path / "call.wav"
+    stream.recorder = WavFileSink(path, rate=16000)
+    run(stream, rtp, sine(1000, -12, 4), 100)  # 2 s talking
+    stream.muted = True
+    for i in range(100, 150):  # 1 s muted
+        rtp.deliver(sine(1000, -12, 4)[i * FRAME : (i + 1) * FRAME], i * TICK)
+        stream.step(i * TICK)
+    stream.recorder.close()
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels()) == (16000, 1)
+        recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    assert len(recorded) == 150 * 320  # every tick, 20 ms at 16 kHz
+    talking, muted = recorded[10 * 320 : 100 * 320], recorded[110 * 320 :]
+    assert _tone_power(talking, 440, 16000) > 100 * _tone_power(talking, 700, 16000)
+    assert _tone_power(talking, 1000, 16000) > 100 * _tone_power(talking, 700, 16000)
+    assert _tone_power(muted, 1000, 16000) > 1000 * _tone_power(muted, 440, 16000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from softphone.core.account import AccountConfig
@@ -63,6 +64,20 @@ class FakeCall:
     def connect(self, codec: str = "opus", srtp: bool = True) -> None:
         self.state = "connected"
         self.emit("answered", codec=codec, clock_rate=48000, srtp=srtp, profile="RTP/SAVP", dtmf=True)
+
+    def start_recording(self, path: str) -> str:
+        """As Call does: the file is made (empty here), and a ``recording`` event says so."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(b"")
+        self.recording = path
+        self.emit("recording", on=True, path=path)
+        return path
+
+    def stop_recording(self) -> str | None:
+        path = getattr(self, "recording", None)
+        if path is not None:
+            self.emit("recording", on=False, path=path)
+        return path
 
     def end(self, reason: str, status: int | None = None, duration: float = 0.0) -> None:
         self.state = "ended"

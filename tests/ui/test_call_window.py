@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 
 from softphone.core.account import AccountConfig
 from softphone.core.events import EngineEvent
 from softphone.ui.call_window import CallWindow
+from softphone.ui.history_view import ROLE_RECORDING
 from tests.ui.fakes import FakeCall
 from tests.ui.helpers import make_window
 
@@ -277,3 +280,29 @@ def test_the_call_window_closes_by_itself_after_the_call_whichever_way_it_went(q
     incoming.end("remote hangup", duration=2.0)
     assert out_window.close_button.isVisible() and in_window.close_button.isVisible()  # "Call ended" first
     qtbot.waitUntil(lambda: not window.call_windows, timeout=2000)  # both closed (and deleted)
+
+
+def test_a_call_is_recorded_from_the_call_window_and_linked_from_its_history_entry(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: a Record button, a visible indicator while it records, files named by peer and time in the
+    folder chosen in the settings, and the history entry leads to the file."""
+    window, controller, recorder = _setup(qtbot)
+    controller.prefs.recordings_dir = str(tmp_path / "recordings")
+    window.dial("sip:bob@example.org", ALICE.id)
+    call = recorder.made[0]
+    cw = _window(qtbot, window, call.id)
+    assert not cw.record_button.isEnabled()  # nothing to record before the call connects
+    call.connect("PCMU", srtp=False)
+    assert cw.record_button.isEnabled() and not cw.recording_label.isVisible()
+    qtbot.mouseClick(cw.record_button, Qt.MouseButton.LeftButton)
+    assert cw.recording_label.isVisible() and cw.record_button.isChecked()
+    path = Path(controller.calls[call.id].recording or "")
+    assert path.parent == tmp_path / "recordings" and path.name.startswith("bob@example.org-")
+    assert path.suffix == ".wav" and path.exists()
+    assert str(path) in cw.recording_label.toolTip()
+    call.end("local hangup", duration=5.0)
+    record = controller.history.calls()[0]
+    assert record.recording == str(path)
+    window.history_view.refresh()
+    item = window.history_view.list.item(0)
+    assert "recorded" in item.text()
+    assert item.data(ROLE_RECORDING) == str(path)  # what "Play the recording" opens
