@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,8 @@ from .core.account import AccountConfig
 from .core.call import Call
 from .core.engine import Engine, MediaOptions
 from .core.events import EngineEvent
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_REGISTRATION = 1
@@ -155,6 +158,14 @@ async def _interactive(engine: Engine, call_ref: list[Call], out: Any) -> None:
                 out.event(EngineEvent("error", None, {"message": "transfer refused"}))
         elif name == "reject":
             await call.reject(int(command.get("status", 486)))
+        elif name == "record":
+            try:
+                if command.get("on", True):
+                    call.start_recording(str(command.get("path", "")))
+                else:
+                    call.stop_recording()
+            except OSError as exc:
+                out.event(EngineEvent("error", None, {"message": f"cannot record: {exc}"}))
         else:
             out.event(EngineEvent("error", None, {"message": f"unknown command {name}"}))
 
@@ -165,8 +176,15 @@ async def _talk(call: Call, args: argparse.Namespace, stop: asyncio.Event) -> No
     stopper = asyncio.ensure_future(stop.wait())
     ended = asyncio.ensure_future(call.wait_ended())
     digits = getattr(args, "dtmf", None)
+    record_to = getattr(args, "record_call", None)
     try:
         while not call.ended:
+            if record_to and call.answered_at is not None:
+                try:
+                    call.start_recording(record_to)
+                except OSError as exc:
+                    log.error("cannot record the call: %s", exc)
+                record_to = None
             timeout: float | None = None
             if args.duration is not None and call.answered_at is not None:
                 timeout = max(0.0, args.duration - call.duration)

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _media_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--play", metavar="WAV", help="send this WAV file (looped) as the microphone")
     parser.add_argument("--record", metavar="WAV", help="record what you hear to this WAV file")
+    parser.add_argument(
+        "--record-call", metavar="WAV", help="record the call, both sides mixed (16 kHz), from its answer on"
+    )
     parser.add_argument("--duration", type=float, help="hang up after this many seconds of conversation")
     parser.add_argument("--codecs", default="opus,G722,PCMU,PCMA", help="codecs in order of preference")
     parser.add_argument("--srtp", choices=["off", "optional", "required"], default="optional")

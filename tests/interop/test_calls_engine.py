@@ -149,3 +149,39 @@ def test_direct_invite_is_refused_while_registered(kamailio: KamailioServer) -> 
             assert ended["status"] == 403
             assert caller.wait(timeout=10) == 3
         assert not any(e["event"] == "incoming" for e in callee.events)
+
+
+def test_a_recorded_call_holds_both_sides(speech_16k: Path, tmp_path: Path) -> None:
+    """``--record-call``: the caller's own speech and the callee's 1 kHz tone, mixed in one 16 kHz WAV
+    (what a user's call recording holds), from the answer to the hang-up."""
+    import numpy as np
+
+    from tests.peers.audio import align, read_wav, write_wav
+
+    tone = write_wav(
+        tmp_path / "tone.wav", 0.1 * np.sin(2 * np.pi * 1000 * np.arange(16000 * 10) / 16000), 16000
+    )
+    port = free_udp_port()
+    recording = tmp_path / "call.wav"
+    with CliProcess(
+        "--listen", f"127.0.0.1:{port}", "answer", "--play", str(tone), "--codecs", "G722"
+    ) as callee:
+        callee.wait_event("started")
+        with CliProcess(
+            "--listen", "127.0.0.1:0", "call", f"sip:bob@127.0.0.1:{port}", "--play", str(speech_16k),
+            "--duration", "4", "--codecs", "G722", "--record-call", str(recording),
+        ) as caller:  # fmt: skip
+            started = caller.wait_event("recording", timeout=15)
+            assert started["on"] is True and started["path"] == str(recording)
+            assert caller.wait(timeout=20) == 0
+        assert callee.wait(timeout=15) == 0
+    assert caller.wait_event("recording", on=False)["path"] == str(recording)  # closed at the end
+    samples, rate = read_wav(recording)
+    assert rate == 16000 and 3.0 < len(samples) / rate < 4.5
+    spectrum = np.abs(np.fft.rfft(samples[rate // 2 :] * np.hanning(len(samples) - rate // 2)))
+    freqs = np.fft.rfftfreq(len(samples) - rate // 2, 1 / rate)
+    tone_band = spectrum[(freqs > 990) & (freqs < 1010)].max()
+    assert tone_band > 20 * np.median(spectrum[(freqs > 300) & (freqs < 3400)])  # the other side's tone
+    _, correlation = align(speech_16k, (samples.astype(np.float64), rate), rate)
+    print(f"call recording: our speech correlates {correlation:.2f} under the other side's tone")
+    assert correlation > 0.5, correlation  # our own speech, under the tone
