@@ -15,6 +15,9 @@ class AccountError(ValueError):
     """An account setting that cannot work, with a message for the user."""
 
 
+FORWARD_MODES = ("off", "always", "busy", "no_answer")
+
+
 @dataclass
 class AccountConfig:
     """One SIP account. The password is never stored here on disk: see ``secrets``."""
@@ -44,8 +47,17 @@ class AccountConfig:
     ice_relay_only: bool = False  # offer only the relayed candidate (hides our addresses)
     ice: bool = False  # ICE on classic calls too (WebRTC calls always use it)
     media_profile: str = "auto"  # classic | webrtc | auto (webrtc for ws/wss, classic otherwise)
+    auto_answer: bool = False  # answer incoming calls by itself, after auto_answer_delay seconds
+    auto_answer_delay: float = 0.0
+    forward: str = "off"  # off | always | busy | no_answer: redirect incoming calls (302) to forward_to
+    forward_to: str | None = None  # a number, user name or SIP address
+    forward_after: float = 20.0  # no_answer: seconds of ringing before the call is forwarded
 
     def __post_init__(self) -> None:
+        if self.forward not in FORWARD_MODES:
+            raise AccountError(f"unknown call forwarding {self.forward!r} ({', '.join(FORWARD_MODES)})")
+        if self.forward != "off" and not (self.forward_to or "").strip():
+            raise AccountError("call forwarding needs a number or address to forward to")
         if not self.aor.lower().startswith(("sip:", "sips:")):
             self.aor = "sip:" + self.aor
         try:

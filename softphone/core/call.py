@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..sip.address import Address, parse_address
+from ..sip.address import Address, parse_address, parse_address_list
 from ..sip.auth import DigestClient
 from ..sip.dialog import Dialog, new_tag
 from ..sip.errors import ParseError
@@ -215,7 +215,8 @@ class Call:
         digest = DigestClient(self.account.username, self.account.password or "") if self.account else None
         self._emit("calling", to=str(target))
         fell_back = False
-        for _ in range(4):
+        redirects = 0
+        for _ in range(4 + MAX_REDIRECTS):
             self._invite = request
             response = await stack.request(
                 request, self._dest, on_provisional=self._on_provisional, prepared=True
@@ -229,6 +230,26 @@ class Call:
                     for header, value in digest.authorization_headers("INVITE", str(request.uri)):
                         request.headers.add(header, value)
                     continue
+            moved = _redirect_target(response) if 300 <= response.status < 400 else None
+            if moved is not None and redirects < MAX_REDIRECTS and not self._cancelled:
+                # RFC 3261 §8.1.3.4: the callee's phone forwards the call; follow it (same Call-ID and tags)
+                redirects += 1
+                self._emit("redirected", to=str(moved), status=response.status)
+                try:
+                    if self.account is None or self.account.proxy_uri is None:
+                        next_ = next_hop([], moved, None)
+                        self._dest = await resolve_uri(self.hooks.resolver, next_, moved.transport or "udp")
+                except (ResolutionError, TransportError, OSError) as exc:
+                    await self._end(f"cannot reach {moved}: {exc}", 503)
+                    return
+                target = moved
+                request = await self._build_invite(
+                    target, offer, cseq=request.cseq.number + 1, request=request
+                )
+                if digest is not None:
+                    for header, value in digest.authorization_headers("INVITE", str(request.uri)):
+                        request.headers.add(header, value)
+                continue
             if response.status in (415, 488, 606) and not fell_back and not self._cancelled:
                 # A peer without DTLS-SRTP refuses a WebRTC offer: once, offer classic RTP instead.
                 fell_back = True
@@ -465,6 +486,20 @@ class Call:
             return
         self._respond(make_response(self._server_invite.request, status, reason, to_tag=self._to_tag))
         await self._end("rejected", status)
+
+    async def redirect(self, target: str, why: str) -> bool:
+        """Forward a ringing incoming call: 302 Moved Temporarily with ``target`` as the Contact (RFC 3261
+        §8.3.3, §21.3.3); the caller's phone calls the target. False when the call no longer rings."""
+        if self._server_invite is None or self.state != "ringing":
+            return False
+        headers = Headers([("Contact", f"<{target}>")])
+        response = make_response(
+            self._server_invite.request, 302, "Moved Temporarily", to_tag=self._to_tag, headers=headers
+        )
+        self._respond(response)
+        self._emit("forwarded", to=target, why=why)
+        await self._end(f"forwarded to {target}", 302)
+        return True
 
     def on_cancel(self) -> None:
         """CANCEL for our ringing INVITE: answer it 487 (RFC 3261 §9.2)."""
@@ -885,6 +920,22 @@ class Call:
         self._emit("ended", reason=reason, status=status, duration=round(duration, 2))
         self._ended.set()
         self.hooks.on_end(self)
+
+
+MAX_REDIRECTS = 3  # 3xx answers followed for one call, so that a forwarding loop ends
+
+
+def _redirect_target(response: Response) -> SipUri | None:
+    """The first SIP Contact of a 3xx answer (a tel: or other Contact is not followed)."""
+    for value in response.headers.lines("Contact"):
+        try:
+            addresses = parse_address_list(value)
+        except ParseError:
+            continue
+        for address in addresses:
+            if isinstance(address.uri, SipUri):
+                return address.uri
+    return None
 
 
 def _auto_profile(transport: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..sip.address import Address
@@ -21,6 +21,7 @@ from ..transport.manager import TlsSettings, _route_source
 from ..transport.resolver import SipResolver
 from .account import AccountConfig
 from .call import Call, CallHooks, CallMedia, MediaNegotiationError, parse_replaces
+from .dialplan import clean_number
 from .events import EngineEvent, EventSink
 from .registration import Registration
 from .stack import IncomingRequest, SipStack
@@ -313,6 +314,11 @@ class Engine:
         if replaces is not None:
             self._on_replaces(incoming, replaces, tag)
             return
+        busy = self.do_not_disturb or any(not c.ended for c in self.calls.values())
+        forward = self._forwarding(account, busy)
+        if forward is not None:
+            self._forward_at_once(incoming, tag, forward[0], forward[1])
+            return
         if self.do_not_disturb:
             self.stack.respond(
                 incoming.transaction, make_response(request, 486, "Do Not Disturb", to_tag=tag)
@@ -327,7 +333,53 @@ class Engine:
         call = Call(self._hooks(), self._media_for(account), "incoming", remote, account)
         self.calls[call.id] = call
         self.incoming_calls.put_nowait(call)
-        asyncio.ensure_future(call.receive(incoming, auto_answer=self.auto_answer))
+        answer_now = self.auto_answer or (
+            account is not None and account.auto_answer and account.auto_answer_delay <= 0
+        )
+        asyncio.ensure_future(call.receive(incoming, auto_answer=answer_now))
+        if account is not None and account.auto_answer and not answer_now:
+            self._while_ringing(call, account.auto_answer_delay, call.answer)
+        if account is not None and account.forward == "no_answer" and account.forward_to:
+            target = _forward_target(account)
+            if target is not None:
+                self._while_ringing(call, account.forward_after, lambda: call.redirect(target, "no answer"))
+
+    @staticmethod
+    def _while_ringing(call: Call, delay: float, action: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """``action`` after ``delay`` seconds if the call still rings (auto-answer, forward on no answer)."""
+
+        def fire() -> None:
+            if call.state == "ringing" and not call.ended:
+                call._spawn(action())
+
+        asyncio.get_running_loop().call_later(delay, fire)
+
+    def _forwarding(self, account: AccountConfig | None, busy: bool) -> tuple[str, str] | None:
+        """(target, why) when an incoming call is to be forwarded before it rings: always, or busy."""
+        if account is None or not account.forward_to or account.forward not in ("always", "busy"):
+            return None
+        if account.forward == "busy" and not busy:
+            return None
+        target = _forward_target(account)
+        return (target, account.forward) if target is not None else None
+
+    def _forward_at_once(self, incoming: IncomingRequest, tag: str, target: str, why: str) -> None:
+        request = incoming.request
+        headers = Headers([("Contact", f"<{target}>")])
+        self.stack.respond(
+            incoming.transaction,
+            make_response(request, 302, "Moved Temporarily", to_tag=tag, headers=headers),
+        )
+        account = self._account_for(incoming.source)[1]
+        try:
+            caller = str(request.from_.uri)
+        except ParseError:
+            caller = "?"
+        self.emit(
+            EngineEvent(
+                "forwarded", account.id if account else None, {"from": caller, "to": target, "why": why}
+            )
+        )
 
     def _on_replaces(self, incoming: IncomingRequest, value: str, tag: str) -> None:
         """An INVITE that takes the place of one of our calls (RFC 3891 §3): no ringing."""
@@ -419,6 +471,20 @@ class Engine:
                         # a TCP/TLS/WebSocket flow stays bound to the old address: open a new one
                         self.stack.transport.abandon(dest)
                     reg.network_changed()
+
+
+def _forward_target(account: AccountConfig) -> str | None:
+    """The account's forwarding target as a URI (a number as typed, "+49 30 1234", at the account's domain);
+    None, and a warning in the log, when it is not one."""
+    text = (account.forward_to or "").strip()
+    number = clean_number(text)
+    if number is not None and "@" not in text and not text.lower().startswith(("sip:", "sips:")):
+        text = number
+    try:
+        return str(_target_uri(text, account))
+    except (ValueError, ParseError) as exc:
+        log.warning("%s: cannot forward calls to %r: %s", account.id, account.forward_to, exc)
+        return None
 
 
 def _target_uri(text: str, account: AccountConfig | None) -> SipUri:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -123,6 +124,30 @@ class AccountForm(QWidget):
         ):
             self.srtp.addItem(text, value)
         self.direct = QCheckBox(self.tr("Accept calls that do not come through the provider"), self)
+        # auto-answer and call forwarding (what the phone does with an incoming call by itself)
+        self.auto_answer = QCheckBox(self.tr("Answer calls automatically"), self)
+        self.auto_answer_delay = QSpinBox(self)
+        self.auto_answer_delay.setRange(0, 60)
+        self.auto_answer_delay.setSuffix(self.tr(" s"))
+        self.auto_answer_delay.setAccessibleName(self.tr("Answer after"))
+        self.forward = QComboBox(self)
+        self.forward.setAccessibleName(self.tr("Forward calls"))
+        for value, label in (
+            ("off", self.tr("Never")),
+            ("always", self.tr("Always")),
+            ("busy", self.tr("When busy")),
+            ("no_answer", self.tr("When not answered")),
+        ):
+            self.forward.addItem(label, value)
+        self.forward_to = self._line(self.tr("Forward to"), self.tr("a number or SIP address"))
+        self.forward_after = QSpinBox(self)
+        self.forward_after.setRange(5, 120)
+        self.forward_after.setValue(20)
+        self.forward_after.setSuffix(self.tr(" s"))
+        self.forward_after.setAccessibleName(self.tr("Forward when not answered after"))
+        self.forward.currentIndexChanged.connect(self._forward_changed)
+        self.auto_answer.toggled.connect(self.auto_answer_delay.setEnabled)
+        self.auto_answer_delay.setEnabled(False)
         self.direct.setAccessibleName(self.tr("Allow direct calls"))
         self.register = QCheckBox(self.tr("Register at start (receive calls)"), self)
         self.register.setChecked(True)
@@ -173,6 +198,12 @@ class AccountForm(QWidget):
         adv.addRow(self.tr("Countr&y code:"), self.country)
         adv.addRow(self.tr("Send numbers as:"), self.number_format)
         adv.addRow(self.direct)
+        adv.addRow(self.auto_answer)
+        adv.addRow(self.tr("Answer after:"), self.auto_answer_delay)
+        adv.addRow(self.tr("Forward calls:"), self.forward)
+        adv.addRow(self.tr("Forward to:"), self.forward_to)
+        adv.addRow(self.tr("Forward after ringing:"), self.forward_after)
+        self._forward_changed()
         adv.addRow(self.register)
         adv.addRow(self.verify)
         self._advanced_body = QGroupBox(self)
@@ -239,7 +270,17 @@ class AccountForm(QWidget):
         self.turn.setText(config.turn_server or "")
         self.turn_user.setText(config.turn_username or "")
         self.relay_only.setChecked(config.ice_relay_only)
+        self.auto_answer.setChecked(config.auto_answer)
+        self.auto_answer_delay.setValue(round(config.auto_answer_delay))
+        self.forward.setCurrentIndex(max(0, self.forward.findData(config.forward)))
+        self.forward_to.setText(config.forward_to or "")
+        self.forward_after.setValue(round(config.forward_after))
         self._load_extras(extras)
+
+    def _forward_changed(self) -> None:
+        mode = str(self.forward.currentData())
+        self.forward_to.setEnabled(mode != "off")
+        self.forward_after.setEnabled(mode == "no_answer")
 
     def _load_extras(self, extras: AccountExtras) -> None:
         self.srtp.setCurrentIndex(max(0, self.srtp.findData(extras.srtp)))
@@ -286,6 +327,11 @@ class AccountForm(QWidget):
             turn_username=(self.turn_user.text().strip() or None) if self.turn_user.isEnabled() else None,
             turn_password=(self.turn_password.text() or None) if self.turn_password.isEnabled() else None,
             ice_relay_only=self.relay_only.isChecked() and self.relay_only.isEnabled(),
+            auto_answer=self.auto_answer.isChecked(),
+            auto_answer_delay=float(self.auto_answer_delay.value()),
+            forward=str(self.forward.currentData()),
+            forward_to=self.forward_to.text().strip() or None,
+            forward_after=float(self.forward_after.value()),
         )
         if self.editing is not None:
             if config.turn_password is None:

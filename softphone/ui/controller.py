@@ -661,6 +661,13 @@ class PhoneController(QObject):
             )
         elif name == "warning":
             self.message.emit(str(fields.get("message", "")))
+        elif name == "forwarded":
+            self.message.emit(
+                self.tr("Forwarded a call from {caller} to {target}").format(
+                    caller=display_address(str(fields.get("from", ""))),
+                    target=display_address(str(fields.get("to", ""))),
+                )
+            )
 
     def _on_registration(self, event: EngineEvent) -> None:
         assert event.account is not None

@@ -359,3 +359,31 @@ def test_trace_viewer_names_the_account_and_the_ladder_selects_a_message(qtbot) 
     qtbot.mouseClick(ladder, Qt.MouseButton.LeftButton, pos=QPoint(200, y))
     assert [index.row() for index in trace.table.selectionModel().selectedRows()] == [1]
     assert "INVITE sip:alice@192.0.2.9" in trace.detail.toPlainText()
+
+
+def test_auto_answer_and_call_forwarding_are_set_per_account(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: what MicroSIP and Linphone users expect in an account: auto-answer and forwarding."""
+    dialog = AccountDialog()
+    qtbot.addWidget(dialog)
+    form = dialog.form
+    form.user.setText("alice")
+    form.domain.setText("example.com")
+    form.password.setText("s3cret")
+    form.advanced.setChecked(True)
+    assert not form.forward_to.isEnabled() and not form.auto_answer_delay.isEnabled()
+    form.forward.setCurrentIndex(form.forward.findData("no_answer"))
+    assert form.forward_to.isEnabled() and form.forward_after.isEnabled()
+    dialog.accept()  # no target: said in words
+    assert "forward to" in form.error_label.text()
+    form.forward_to.setText("+49 30 1234")
+    form.forward_after.setValue(15)
+    form.auto_answer.setChecked(True)
+    form.auto_answer_delay.setValue(3)
+    dialog.accept()
+    config = dialog.result_config
+    assert config is not None
+    assert (config.forward, config.forward_to, config.forward_after) == ("no_answer", "+49 30 1234", 15.0)
+    assert config.auto_answer and config.auto_answer_delay == 3.0
+    again = AccountDialog(config=config)
+    qtbot.addWidget(again)
+    assert again.form.forward.currentData() == "no_answer" and again.form.auto_answer.isChecked()
