@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .controller import CallInfo, PhoneController, display_address
+from .controller import CallInfo, PhoneController, device_label, display_address
 from .dialpad import DialPad
 from .history_view import format_duration
 from .quality import quality_label
@@ -649,7 +649,7 @@ class CallWindow(QWidget):
             combo.clear()
             combo.addItem(self.tr("System default"), None)
             for name in self.controller.device_names(role):
-                combo.addItem(name, name)
+                combo.addItem(device_label(name), name)
             combo.setCurrentIndex(max(0, combo.findData(chosen.get(role))) if chosen.get(role) else 0)
             combo.blockSignals(False)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QTimer, Signal
 
 from ..core.account import AccountConfig
 from ..core.audio_devices import audio_devices
@@ -124,6 +124,26 @@ def display_address(uri: str) -> str:
             text = text[len(scheme) :]
             break
     return text.split(";", 1)[0].split("?", 1)[0]
+
+
+_HW_SUFFIX = re.compile(r"\s*\((?:hw|plughw):\d+,\d+\)$")
+_ALSA_NAMES = {
+    "default": QT_TRANSLATE_NOOP("DeviceNames", "Default device of the sound system"),
+    "pulse": QT_TRANSLATE_NOOP("DeviceNames", "Sound server (PulseAudio or PipeWire)"),
+    "pipewire": QT_TRANSLATE_NOOP("DeviceNames", "Sound server (PipeWire)"),
+    "sysdefault": QT_TRANSLATE_NOOP("DeviceNames", "Default sound card (ALSA)"),
+    "dmix": QT_TRANSLATE_NOOP("DeviceNames", "Sound card, shared (ALSA dmix)"),
+}
+
+
+def device_label(name: str) -> str:
+    """A sound device as a person reads it: PortAudio lists ALSA's plugin names ("pulse", "default") and
+    hardware with its ALSA address ("HDA Intel PCH: ALC3246 Analog (hw:0,0)"); those become words, and the
+    address goes (the name itself stays what settings store)."""
+    known = _ALSA_NAMES.get(name.strip().lower())
+    if known is not None:
+        return QCoreApplication.translate("DeviceNames", known)
+    return _HW_SUFFIX.sub("", name) or name
 
 
 def outcome_of(info: CallInfo) -> str:

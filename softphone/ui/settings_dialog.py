@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from . import autostart, url_handler
 from .account_dialog import AccountDialog
-from .controller import PhoneController
+from .controller import PhoneController, device_label
 from .i18n import available_languages
 from .preferences import ALL_CODECS, THEMES
 from .screen_fit import fit_to_screen
@@ -237,7 +237,7 @@ class SettingsDialog(QDialog):
         combo.setAccessibleName(name)
         combo.addItem(self.tr("System default"), None)
         for device in devices:
-            combo.addItem(device.name, device.name)
+            combo.addItem(device_label(device.name), device.name)
         index = combo.findData(current) if current else 0
         combo.setCurrentIndex(max(0, index))
         combo.setEnabled(bool(devices))

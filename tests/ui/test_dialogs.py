@@ -387,3 +387,24 @@ def test_auto_answer_and_call_forwarding_are_set_per_account(qtbot) -> None:  # 
     again = AccountDialog(config=config)
     qtbot.addWidget(again)
     assert again.form.forward.currentData() == "no_answer" and again.form.auto_answer.isChecked()
+
+
+def test_sound_devices_are_listed_in_words_not_alsa_names(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: "pulse" and "default" are ALSA's plugin names; the list says what they are, and keeps the
+    name itself as the setting."""
+    from softphone.media.device_list import DeviceInfo
+
+    devices = [
+        DeviceInfo(0, "HDA Intel PCH: ALC3246 Analog (hw:0,0)", 2, 2, 48000.0),
+        DeviceInfo(1, "pulse", 32, 32, 44100.0),
+        DeviceInfo(2, "default", 32, 32, 44100.0, True, True),
+    ]
+    monkeypatch.setattr("softphone.core.device_media.list_devices", lambda: devices)
+    window, _, _ = make_window([])
+    qtbot.addWidget(window)
+    settings = window.open_settings()
+    qtbot.addWidget(settings)
+    shown = [settings.output_device.itemText(i) for i in range(settings.output_device.count())]
+    assert shown[1:] == ["HDA Intel PCH: ALC3246 Analog", "Sound server (PulseAudio or PipeWire)",
+                         "Default device of the sound system"]  # fmt: skip
+    assert settings.output_device.itemData(2) == "pulse"
