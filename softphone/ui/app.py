@@ -28,6 +28,7 @@ from .account_dialog import AccountDialog
 from .controller import PhoneController, make_media_factory
 from .i18n import install_translations
 from .main_window import MainWindow
+from .media_keys import media_keys
 from .preferences import Preferences
 from .selftest import QT_CHECK_FLAG, qt_child_main, self_test
 from .shutdown import quit_on_signals
@@ -89,6 +90,11 @@ async def _run(
     controller.start_accounts()
     if window.tray is not None:
         controller.spawn(window.tray.start_notifications())
+    # headset and keyboard media keys: Play/Pause answers and hangs up (MPRIS on Linux)
+    keys = media_keys(lambda key: log.info("media key %s: %s", key, controller.media_key(key)))
+    controller.spawn(keys.start())
+    controller.call_changed.connect(lambda _id: keys.set_active(bool(controller.active_calls())))
+    controller.call_ended.connect(lambda _id: keys.set_active(bool(controller.active_calls())))
     # the media stack (numpy, PyAV, aiortc) loads in the background once the window is up, so that
     # start-up stays short and the first call does not wait for the import
     asyncio.get_running_loop().run_in_executor(None, preload_media)
@@ -109,6 +115,7 @@ async def _run(
         other.hide()
     if window.tray is not None:
         await window.tray.notifications.close()
+    await keys.close()
     await asyncio.wait_for(engine.stop(), 15)
     if signals is not None:
         signals.close()

@@ -481,6 +481,23 @@ class PhoneController(QObject):
     def active_calls(self) -> list[CallInfo]:
         return [c for c in self.calls.values() if c.active]
 
+    def media_key(self, key: str) -> str | None:
+        """A headset's or keyboard's media key (ui/media_keys.py): Play/Pause answers the ringing call, else
+        hangs up the running one; Stop hangs up. Returns what it did ("answer", "hangup") or None."""
+        calls = self.active_calls()
+        ringing = [c for c in calls if c.state == "incoming"]
+        running = [c for c in calls if c.state != "incoming" and not c.local_hold]
+        if key == "play_pause" and ringing:
+            self.answer(ringing[-1].id)
+            return "answer"
+        if key in ("play_pause", "stop") and running:
+            self.hangup(running[-1].id)
+            return "hangup"
+        if key == "stop" and ringing:
+            self.hangup(ringing[-1].id)  # declines
+            return "hangup"
+        return None
+
     def answer(self, call_id: str) -> None:
         info = self.calls.get(call_id)
         if info is None or info.call is None or info.state != "incoming":
