@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..media.device_list import AudioDeviceError, list_devices
+from ..media.device_list import AudioDeviceError, list_devices, sound_server_defaults
 from .audio_devices import DeviceFollower
 from .call import CallMedia, MediaNegotiationError
 from .call_tones import CallTones
@@ -29,6 +29,7 @@ __all__ = [
     "device_media_factory",
     "list_devices",
     "preload_media",
+    "sound_server_defaults",
 ]
 
 

@@ -98,3 +98,41 @@ def probe_devices(timeout: float = 10.0) -> list[DeviceInfo] | None:
         DeviceInfo(int(r[0]), str(r[1]), int(r[2]), int(r[3]), float(r[4]), bool(r[5]), bool(r[6]))
         for r in rows
     ]
+
+
+def sound_server_defaults(timeout: float = 2.0) -> dict[str, str]:
+    """The sound server's (PulseAudio's, or PipeWire's through its Pulse interface) descriptions of its
+    default devices: {"speaker": "Built-in Audio Analog Stereo", "microphone": ...}. PortAudio reaches the
+    server only through ALSA's "pulse" and "default" plugins, which name no device; this says which one
+    they lead to. Empty where there is no server or no ``pactl``. Blocks up to ``timeout``."""
+    import json
+    import shutil
+
+    if shutil.which("pactl") is None:
+        return {}
+    result: dict[str, str] = {}
+    try:
+        info = subprocess.run(
+            ["pactl", "--format=json", "info"], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        defaults = json.loads(info.stdout) if info.returncode == 0 else {}
+        for role, kind, key in (
+            ("speaker", "sinks", "default_sink_name"),
+            ("microphone", "sources", "default_source_name"),
+        ):
+            name = defaults.get(key)
+            if not name:
+                continue
+            listed = subprocess.run(
+                ["pactl", "--format=json", "list", kind],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            for device in json.loads(listed.stdout) if listed.returncode == 0 else []:
+                if device.get("name") == name:
+                    result[role] = str(device.get("description") or name)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        log.info("cannot ask the sound server for its devices: %s", exc)
+    return result

@@ -648,8 +648,9 @@ class CallWindow(QWidget):
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(self.tr("System default"), None)
+            server = self.controller.sound_server_device(role)
             for name in self.controller.device_names(role):
-                combo.addItem(device_label(name), name)
+                combo.addItem(device_label(name, server), name)
             combo.setCurrentIndex(max(0, combo.findData(chosen.get(role))) if chosen.get(role) else 0)
             combo.blockSignals(False)
 

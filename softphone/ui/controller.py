@@ -136,11 +136,15 @@ _ALSA_NAMES = {
 }
 
 
-def device_label(name: str) -> str:
+def device_label(name: str, server: str | None = None) -> str:
     """A sound device as a person reads it: PortAudio lists ALSA's plugin names ("pulse", "default") and
     hardware with its ALSA address ("HDA Intel PCH: ALC3246 Analog (hw:0,0)"); those become words, and the
-    address goes (the name itself stays what settings store)."""
-    known = _ALSA_NAMES.get(name.strip().lower())
+    address goes (the name itself stays what settings store). ``server``: the sound server's description of
+    the device those plugins lead to now (``sound_server_defaults``)."""
+    key = name.strip().lower()
+    if server and key in ("pulse", "default", "pipewire"):
+        return QCoreApplication.translate("DeviceNames", "Sound server: {device}").format(device=server)
+    known = _ALSA_NAMES.get(key)
     if known is not None:
         return QCoreApplication.translate("DeviceNames", known)
     return _HW_SUFFIX.sub("", name) or name
@@ -655,6 +659,12 @@ class PhoneController(QObject):
             log.info("cannot list sound devices: %s", exc)
             return []
         return [d.name for d in devices if (d.inputs if role == "microphone" else d.outputs)]
+
+    def sound_server_device(self, role: str) -> str | None:
+        """The sound server's description of its default microphone or speaker (None: no server)."""
+        from ..core.device_media import sound_server_defaults
+
+        return sound_server_defaults().get(role)
 
     def use_device(self, call_id: str, role: str, name: str | None) -> bool:
         """Move one call to another microphone or speaker (None: the system default)."""

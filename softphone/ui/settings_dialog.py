@@ -202,10 +202,15 @@ class SettingsDialog(QDialog):
             self.no_devices.setText(self.tr("No microphone was found: the other side will hear silence."))
         layout.addWidget(self.no_devices)
         form = QFormLayout()
-        self.input_device = self._device_combo(inputs, self.prefs.input_device, self.tr("Microphone"))
-        self.output_device = self._device_combo(outputs, self.prefs.output_device, self.tr("Speaker"))
+        server = {role: self.controller.sound_server_device(role) for role in ("microphone", "speaker")}
+        self.input_device = self._device_combo(
+            inputs, self.prefs.input_device, self.tr("Microphone"), server["microphone"]
+        )
+        self.output_device = self._device_combo(
+            outputs, self.prefs.output_device, self.tr("Speaker"), server["speaker"]
+        )
         self.ringing_device = self._device_combo(
-            outputs, self.prefs.ringing_device, self.tr("Ringing device")
+            outputs, self.prefs.ringing_device, self.tr("Ringing device"), server["speaker"]
         )
         form.addRow(self.tr("&Microphone:"), self.input_device)
         form.addRow(self.tr("&Speaker:"), self.output_device)
@@ -232,12 +237,14 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         return page
 
-    def _device_combo(self, devices: list[Any], current: str | None, name: str) -> QComboBox:
+    def _device_combo(
+        self, devices: list[Any], current: str | None, name: str, server: str | None = None
+    ) -> QComboBox:
         combo = QComboBox(self)
         combo.setAccessibleName(name)
         combo.addItem(self.tr("System default"), None)
         for device in devices:
-            combo.addItem(device_label(device.name), device.name)
+            combo.addItem(device_label(device.name, server), device.name)
         index = combo.findData(current) if current else 0
         combo.setCurrentIndex(max(0, index))
         combo.setEnabled(bool(devices))

@@ -174,3 +174,27 @@ def test_sound_server_gone_mid_call_leaves_the_call_running_silent_with_a_clear_
             ended = [e for e in us.events if e["event"] == "ended"][-1]
             assert ended["reason"] == "local hangup" and ended["duration"] >= 9
         assert peer.wait(timeout=15) == 0
+
+
+def test_the_sound_servers_default_devices_are_named_by_their_descriptions(
+    pulse: PulseServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: PortAudio shows only ALSA's "pulse" and "default"; the sound server says what they lead
+    to, and the device lists show that."""
+    from softphone.media.device_list import sound_server_defaults
+
+    for key, value in pulse.env.items():
+        monkeypatch.setenv(key, value)
+    pulse._pactl(
+        "load-module",
+        "module-null-sink",
+        "sink_name=desk",
+        "sink_properties=device.description=Desk_Speakers",
+    )
+    pulse.set_default_sink("desk")
+    named = sound_server_defaults()
+    assert named["speaker"] == "Desk_Speakers"
+    assert named["microphone"]  # the monitor of "mic", in the server's words
+    monkeypatch.delenv("PULSE_SERVER")
+    monkeypatch.setenv("PATH", "/nonexistent")  # no pactl: nothing, and no error
+    assert sound_server_defaults() == {}

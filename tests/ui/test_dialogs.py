@@ -408,3 +408,20 @@ def test_sound_devices_are_listed_in_words_not_alsa_names(qtbot, monkeypatch) ->
     assert shown[1:] == ["HDA Intel PCH: ALC3246 Analog", "Sound server (PulseAudio or PipeWire)",
                          "Default device of the sound system"]  # fmt: skip
     assert settings.output_device.itemData(2) == "pulse"
+
+
+def test_the_sound_server_entry_names_the_device_it_leads_to(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from softphone.media.device_list import DeviceInfo
+
+    devices = [DeviceInfo(1, "pulse", 32, 32, 44100.0)]
+    monkeypatch.setattr("softphone.core.device_media.list_devices", lambda: devices)
+    monkeypatch.setattr(
+        "softphone.core.device_media.sound_server_defaults",
+        lambda: {"speaker": "Built-in Audio Analog Stereo", "microphone": "Headset Microphone"},
+    )
+    window, _, _ = make_window([])
+    qtbot.addWidget(window)
+    settings = window.open_settings()
+    qtbot.addWidget(settings)
+    assert settings.output_device.itemText(1) == "Sound server: Built-in Audio Analog Stereo"
+    assert settings.input_device.itemText(1) == "Sound server: Headset Microphone"
