@@ -7,9 +7,12 @@ the keys to us rather than to a music player).
 - Linux: MPRIS (``org.mpris.MediaPlayer2``) on the session bus, with jeepney. GNOME's and KDE's media-key
   handlers, and the Bluetooth stack for a headset's button (AVRCP), send Play/Pause to the active MPRIS
   player; while a call rings or runs we say "Playing", so that is us.
-- Windows (System Media Transport Controls) and macOS (MPRemoteCommandCenter) need their platform APIs
-  through pywinrt or PyObjC, which the app does not ship yet: ``media_keys()`` gives ``NoMediaKeys`` there,
-  and says so in the log.
+- Windows: while a call rings or runs, the media keys are registered as the app's hot keys
+  (``RegisterHotKey``, user32 through ctypes) and arrive as WM_HOTKEY through a Qt native event filter; they
+  are given back to music players when the call ends. Headsets' buttons arrive as the same keys.
+- macOS: ``MPRemoteCommandCenter`` (PyObjC's MediaPlayer framework, where installed): the play/pause, stop,
+  next and previous commands, with "now playing" set while a call is up. Without PyObjC, ``NoMediaKeys``
+  says so in the log.
 
 What a key does is the controller's business (``PhoneController.media_key``): Play/Pause answers a ringing
 call and hangs up a running one, Stop hangs up.
@@ -171,9 +174,115 @@ class MprisMediaKeys:
             self._router = None
 
 
+WM_HOTKEY = 0x0312
+MOD_NOREPEAT = 0x4000
+VIRTUAL_KEYS = {0xB3: "play_pause", 0xB2: "stop", 0xB0: "next", 0xB1: "previous"}  # VK_MEDIA_*
+HOTKEY_BASE = 0x5350  # our hot-key ids: one per key
+
+
+class WindowsMediaKeys:
+    """Windows: the media keys as hot keys of this app while a call is up (``user32`` injected for tests)."""
+
+    def __init__(self, on_key: KeyHandler, user32: Any = None) -> None:
+        self.on_key = on_key
+        self.active = False
+        self._user32 = user32
+        self._filter: Any = None
+
+    async def start(self) -> bool:
+        if self._user32 is None:
+            import ctypes
+
+            self._user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+        from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication
+
+        keys = self
+
+        class HotKeys(QAbstractNativeEventFilter):
+            def nativeEventFilter(self, event_type: Any, message: Any) -> tuple[bool, int]:
+                return keys.native_event(event_type, message), 0
+
+        self._filter = HotKeys()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.installNativeEventFilter(self._filter)
+        return True
+
+    def native_event(self, event_type: Any, message: Any) -> bool:
+        """A Windows MSG: WM_HOTKEY for one of our keys calls ``on_key``."""
+        if bytes(event_type) not in (b"windows_generic_MSG", b"windows_dispatcher_MSG"):
+            return False
+        from ctypes import wintypes
+
+        msg = wintypes.MSG.from_address(int(message))
+        key = VIRTUAL_KEYS.get(msg.wParam - HOTKEY_BASE + 0xB0) if msg.message == WM_HOTKEY else None
+        if key is None:
+            return False
+        self.on_key(key)
+        return True
+
+    def set_active(self, active: bool) -> None:
+        """Take the media keys while a call is up, give them back to music players afterwards."""
+        if active == self.active or self._user32 is None:
+            return
+        self.active = active
+        for vk in VIRTUAL_KEYS:
+            hotkey_id = HOTKEY_BASE + vk - 0xB0
+            if active:
+                if not self._user32.RegisterHotKey(None, hotkey_id, MOD_NOREPEAT, vk):
+                    log.info("media key %#x is taken by another program", vk)
+            else:
+                self._user32.UnregisterHotKey(None, hotkey_id)
+
+    async def close(self) -> None:
+        self.set_active(False)
+
+
+class MacMediaKeys:
+    """macOS: MPRemoteCommandCenter's commands (PyObjC), "now playing" while a call is up."""
+
+    def __init__(self, on_key: KeyHandler) -> None:
+        self.on_key = on_key
+        self._center: Any = None
+        self._info: Any = None
+
+    async def start(self) -> bool:
+        try:
+            from MediaPlayer import (  # type: ignore[import-not-found]
+                MPNowPlayingInfoCenter,
+                MPRemoteCommandCenter,
+            )
+        except ImportError:
+            log.info("media keys: PyObjC's MediaPlayer framework is not installed")
+            return False
+        center = MPRemoteCommandCenter.sharedCommandCenter()
+        for command, key in (
+            (center.togglePlayPauseCommand(), "play_pause"),
+            (center.playCommand(), "play_pause"),
+            (center.pauseCommand(), "play_pause"),
+            (center.stopCommand(), "stop"),
+            (center.nextTrackCommand(), "next"),
+            (center.previousTrackCommand(), "previous"),
+        ):
+            command.setEnabled_(True)
+            command.addTargetWithHandler_(lambda _event, key=key: (self.on_key(key), 0)[1])  # 0: success
+        self._center = center
+        self._info = MPNowPlayingInfoCenter.defaultCenter()
+        return True
+
+    def set_active(self, active: bool) -> None:
+        if self._info is not None:
+            self._info.setPlaybackState_(1 if active else 3)  # MPNowPlayingPlaybackStatePlaying / Stopped
+
+    async def close(self) -> None:
+        self.set_active(False)
+
+
 def media_keys(on_key: KeyHandler, platform: str = sys.platform) -> MediaKeys:
     if platform.startswith("linux") or "bsd" in platform:
         return MprisMediaKeys(on_key)
-    return NoMediaKeys(
-        on_key, f"not wired up on {platform} yet (System Media Transport Controls, MPRemoteCommandCenter)"
-    )
+    if platform == "win32":
+        return WindowsMediaKeys(on_key)
+    if platform == "darwin":
+        return MacMediaKeys(on_key)
+    return NoMediaKeys(on_key, f"no media-key support on {platform}")

@@ -11,7 +11,18 @@ from PySide6.QtCore import Qt
 
 from softphone.core.account import AccountConfig
 from softphone.core.events import EngineEvent
-from softphone.ui.media_keys import BUS_NAME, OBJECT_PATH, MprisMediaKeys, NoMediaKeys, media_keys
+from softphone.ui.media_keys import (
+    BUS_NAME,
+    HOTKEY_BASE,
+    MOD_NOREPEAT,
+    OBJECT_PATH,
+    WM_HOTKEY,
+    MacMediaKeys,
+    MprisMediaKeys,
+    NoMediaKeys,
+    WindowsMediaKeys,
+    media_keys,
+)
 from tests.ui.fakes import FakeCall
 from tests.ui.helpers import make_window
 from tests.ui.test_notifications import session_bus  # noqa: F401 (the private bus)
@@ -80,7 +91,46 @@ def test_play_pause_answers_a_ringing_call_and_hangs_up_a_running_one(qtbot) -> 
     assert Qt  # (Qt imported for qtbot's event loop)
 
 
-def test_other_systems_say_media_keys_are_not_wired_up() -> None:
-    keys = media_keys(lambda key: None, platform="win32")
-    assert isinstance(keys, NoMediaKeys) and "win32" in keys.reason
-    assert not asyncio.run(keys.start())
+def test_each_system_has_its_media_keys() -> None:
+    assert isinstance(media_keys(lambda key: None, platform="linux"), MprisMediaKeys)
+    assert isinstance(media_keys(lambda key: None, platform="win32"), WindowsMediaKeys)
+    assert isinstance(media_keys(lambda key: None, platform="darwin"), MacMediaKeys)
+    other = media_keys(lambda key: None, platform="haiku")
+    assert isinstance(other, NoMediaKeys) and not asyncio.run(other.start())
+
+
+class FakeUser32:
+    def __init__(self) -> None:
+        self.registered: set[int] = set()
+
+    def RegisterHotKey(self, hwnd: object, hotkey_id: int, modifiers: int, vk: int) -> bool:  # noqa: N802
+        assert hwnd is None and modifiers == MOD_NOREPEAT
+        self.registered.add(vk)
+        return True
+
+    def UnregisterHotKey(self, hwnd: object, hotkey_id: int) -> bool:  # noqa: N802
+        self.registered.discard(hotkey_id - HOTKEY_BASE + 0xB0)
+        return True
+
+
+def test_windows_takes_the_media_keys_only_while_a_call_is_up(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The keys are hot keys of the app during a call and go back to music players after it; a WM_HOTKEY
+    message (as Windows sends it) becomes the key."""
+    import ctypes
+    from ctypes import wintypes
+
+    pressed: list[str] = []
+    user32 = FakeUser32()
+    keys = WindowsMediaKeys(pressed.append, user32=user32)
+    assert asyncio.run(keys.start())
+    assert user32.registered == set()
+    keys.set_active(True)
+    assert user32.registered == {0xB3, 0xB2, 0xB0, 0xB1}
+    msg = wintypes.MSG()
+    msg.message, msg.wParam = WM_HOTKEY, HOTKEY_BASE + 0xB3 - 0xB0
+    assert keys.native_event(b"windows_generic_MSG", ctypes.addressof(msg))
+    msg.message = 0x0100  # WM_KEYDOWN: not ours
+    assert not keys.native_event(b"windows_generic_MSG", ctypes.addressof(msg))
+    assert pressed == ["play_pause"]
+    keys.set_active(False)
+    assert user32.registered == set()
