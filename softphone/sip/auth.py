@@ -14,9 +14,8 @@ Standards:
 * RFC 8760 (SHA-256 and SHA-512-256 for SIP).
 
 SHA-512-256 is SHA-512/256 of FIPS 180-4 (its own initial values), *not*
-SHA-512 truncated to 256 bits.  OpenSSL's ``sha512_256`` is used when
-``hashlib`` offers it; otherwise a pure-Python implementation in this module
-takes over, so the algorithm is always available.
+SHA-512 truncated to 256 bits.  OpenSSL's ``sha512_256`` through ``hashlib``,
+or the ``cryptography`` package's where this Python's OpenSSL lacks it.
 
 Typical client flow::
 
@@ -35,14 +34,11 @@ Strings are hashed as UTF-8 (RFC 7616 ``charset=UTF-8``; SIP is UTF-8).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import math
 import re
 import secrets
 import string
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -71,86 +67,6 @@ class AuthError(ValueError):
 # Hash functions
 # --------------------------------------------------------------------------
 
-_MASK64 = (1 << 64) - 1
-
-
-def _first_primes(count: int) -> list[int]:
-    primes: list[int] = []
-    candidate = 2
-    while len(primes) < count:
-        if all(candidate % p for p in primes if p * p <= candidate):
-            primes.append(candidate)
-        candidate += 1
-    return primes
-
-
-def _icbrt(n: int) -> int:
-    """Floor of the cube root of a non-negative integer (Newton's method)."""
-    if n < 2:
-        return n
-    x = 1 << ((n.bit_length() + 2) // 3)  # an upper bound of the root
-    while True:
-        y = (2 * x + n // (x * x)) // 3
-        if y >= x:
-            return x
-        x = y
-
-
-def _rotr(x: int, n: int) -> int:
-    return ((x >> n) | (x << (64 - n))) & _MASK64
-
-
-def _sha512_blocks(state: tuple[int, ...], k: tuple[int, ...], message: bytes) -> tuple[int, ...]:
-    """Run the SHA-512 compression function over a padded ``message``."""
-    bit_length = (len(message) * 8) & ((1 << 128) - 1)
-    padding = b"\x80" + b"\x00" * ((111 - len(message)) % 128)
-    data = message + padding + bit_length.to_bytes(16, "big")
-    h = list(state)
-    for offset in range(0, len(data), 128):
-        w = list(struct.unpack(">16Q", data[offset : offset + 128]))
-        for t in range(16, 80):
-            s0 = _rotr(w[t - 15], 1) ^ _rotr(w[t - 15], 8) ^ (w[t - 15] >> 7)
-            s1 = _rotr(w[t - 2], 19) ^ _rotr(w[t - 2], 61) ^ (w[t - 2] >> 6)
-            w.append((w[t - 16] + s0 + w[t - 7] + s1) & _MASK64)
-        a, b, c, d, e, f, g, hh = h
-        for t in range(80):
-            big_s1 = _rotr(e, 14) ^ _rotr(e, 18) ^ _rotr(e, 41)
-            choice = (e & f) ^ (~e & g)
-            t1 = (hh + big_s1 + choice + k[t] + w[t]) & _MASK64
-            big_s0 = _rotr(a, 28) ^ _rotr(a, 34) ^ _rotr(a, 39)
-            majority = (a & b) ^ (a & c) ^ (b & c)
-            t2 = (big_s0 + majority) & _MASK64
-            hh, g, f, e, d, c, b, a = g, f, e, (d + t1) & _MASK64, c, b, a, (t1 + t2) & _MASK64
-        h = [(x + y) & _MASK64 for x, y in zip(h, (a, b, c, d, e, f, g, hh), strict=True)]
-    return tuple(h)
-
-
-@functools.cache
-def _sha512_256_constants() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Round constants and SHA-512/256 initial values, derived per FIPS 180-4.
-
-    K: first 64 bits of the fractional parts of the cube roots of the first
-    80 primes (§4.2.3).  SHA-512 IV: same for the square roots of the first 8
-    primes (§5.3.5).  SHA-512/256 IV: SHA-512 of "SHA-512/256" computed from
-    the SHA-512 IV xor a5a5...a5 (§5.3.6).
-    """
-    primes = _first_primes(80)
-    k = tuple(_icbrt(p << 192) & _MASK64 for p in primes)
-    sha512_iv = tuple(math.isqrt(p << 128) & _MASK64 for p in primes[:8])
-    generation_iv = tuple(h ^ 0xA5A5A5A5A5A5A5A5 for h in sha512_iv)
-    return k, _sha512_blocks(generation_iv, k, b"SHA-512/256")
-
-
-def _sha512_256_pure(data: bytes) -> bytes:
-    """SHA-512/256 (FIPS 180-4) in pure Python, for builds without OpenSSL's."""
-    k, iv = _sha512_256_constants()
-    return struct.pack(">4Q", *_sha512_blocks(iv, k, data)[:4])
-
-
-def _sha512_256_pure_hex(data: bytes) -> str:
-    return _sha512_256_pure(data).hex()
-
-
 def _md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -163,15 +79,29 @@ def _openssl_sha512_256_hex(data: bytes) -> str:
     return hashlib.new("sha512_256", data).hexdigest()
 
 
+def _cryptography_sha512_256_hex(data: bytes) -> str:
+    from cryptography.hazmat.primitives import hashes
+
+    digest = hashes.Hash(hashes.SHA512_256())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+def _unavailable_sha512_256(data: bytes) -> str:
+    raise AuthError("SHA-512-256 is not available: neither this Python's OpenSSL nor 'cryptography' has it")
+
+
 def _pick_sha512_256() -> Callable[[bytes], str]:
-    # FIPS 180-4 test vector: SHA-512/256("abc").
-    expected = "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23"
-    try:
-        if _openssl_sha512_256_hex(b"abc") == expected:
-            return _openssl_sha512_256_hex
-    except (ValueError, TypeError):  # unknown to this OpenSSL build
-        pass
-    return _sha512_256_pure_hex
+    """OpenSSL's SHA-512/256 through hashlib; where this Python's OpenSSL lacks it, that of the
+    ``cryptography`` package (which carries its own OpenSSL). No hand-written cryptography here."""
+    expected = "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23"  # FIPS 180-4: "abc"
+    for candidate in (_openssl_sha512_256_hex, _cryptography_sha512_256_hex):
+        try:
+            if candidate(b"abc") == expected:
+                return candidate
+        except (ValueError, TypeError, ImportError):  # unknown to this OpenSSL build, or not installed
+            continue
+    return _unavailable_sha512_256
 
 
 # Base algorithm name -> hex digest of bytes.  Strength order is ascending.
