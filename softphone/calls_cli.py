@@ -11,6 +11,7 @@ import signal
 import sys
 from typing import Any
 
+from .cli_engine import _engine
 from .core.account import AccountConfig
 from .core.call import Call
 from .core.engine import Engine, MediaOptions
@@ -84,8 +85,6 @@ def _exit_code(call: Call) -> int:
 async def _setup(
     args: argparse.Namespace, config: AccountConfig | None, out: Any
 ) -> tuple[Engine, asyncio.Event]:
-    from .cli import _engine
-
     engine = _engine(args, out, config, media=media_options(args))
     show_levels = getattr(args, "levels", False)
     engine.subscribe(lambda event: None if event.name == "levels" and not show_levels else out.event(event))

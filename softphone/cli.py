@@ -16,14 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .cli_engine import _engine
 from .core.account import AccountConfig, AccountError
-from .core.engine import Engine, MediaOptions
 from .core.events import EngineEvent
 from .core.secrets import get_password
 from .core.trace import TraceEntry
-from .sip.transaction import Timers
-from .transport.manager import TlsSettings
-from .transport.resolver import SipResolver
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -127,15 +124,6 @@ def _media_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--levels", action="store_true", help="report mic and speaker levels (10 per second)")
 
 
-def _split_hostport(text: str, default_port: int) -> tuple[str, int]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    else:
-        host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    return host, int(port) if port else default_port
-
-
 class Output:
     """Events on stdout, as JSON lines or plain words; the trace on stderr."""
 
@@ -175,23 +163,6 @@ async def run_register(args: argparse.Namespace, config: AccountConfig, out: Out
         waiter.cancel()
     await engine.stop()
     return EXIT_FAILED if failed.is_set() else EXIT_OK
-
-
-def _engine(
-    args: argparse.Namespace, out: Output, config: AccountConfig | None, media: MediaOptions | None = None
-) -> Engine:
-    resolver = None
-    if args.dns_server:
-        resolver = SipResolver([_split_hostport(args.dns_server, 53)])
-    tls = TlsSettings(verify=not args.tls_no_verify, ca_file=args.ca_file)
-    return Engine(
-        listen=_split_hostport(args.listen, 0),
-        resolver=resolver,
-        timers=Timers(t1=args.t1, t2=max(4.0, args.t1 * 8), t4=5.0),
-        trace=out.trace if args.sip_trace else None,
-        tls=tls,
-        media=media,
-    )
 
 
 def account_from_args(args: argparse.Namespace) -> AccountConfig:

@@ -51,6 +51,29 @@ class Engine:
     Events go to every subscriber (``subscribe``); methods are coroutines.
     """
 
+    @classmethod
+    def configured(
+        cls,
+        *,
+        listen: tuple[str, int],
+        dns_server: tuple[str, int] | None = None,
+        t1: float = 0.5,
+        tls_verify: bool = True,
+        ca_file: str | None = None,
+        trace: TraceSink | None = None,
+        media: MediaOptions | None = None,
+    ) -> Engine:
+        """An engine from plain settings (what the CLI's options give): a DNS server of its own, the
+        RFC 3261 T1 (T2 and T4 follow it), TLS verification and an extra CA."""
+        return cls(
+            listen=listen,
+            resolver=SipResolver([dns_server]) if dns_server else None,
+            timers=Timers(t1=t1, t2=max(4.0, t1 * 8), t4=5.0),
+            trace=trace,
+            tls=TlsSettings(verify=tls_verify, ca_file=ca_file),
+            media=media,
+        )
+
     def __init__(
         self,
         *,
