@@ -373,6 +373,20 @@ class Call:
 
     # -- incoming --
     async def receive(self, incoming: IncomingRequest, *, auto_answer: bool) -> None:
+        """Ring (180), then answer if ``auto_answer``. Whatever goes wrong on the way ends in a final
+        response and an ``ended`` event: a caller never hears 180 and then nothing."""
+        try:
+            await self._receive(incoming, auto_answer=auto_answer)
+        except Exception as exc:
+            log.exception("incoming call failed")
+            if not self.ended:
+                if self.state == "ringing":
+                    self._respond(
+                        make_response(incoming.request, 500, "Server Internal Error", to_tag=self._to_tag)
+                    )
+                await self._end(f"internal error: {exc}", 500)
+
+    async def _receive(self, incoming: IncomingRequest, *, auto_answer: bool) -> None:
         self._server_invite = incoming
         request = incoming.request
         self.state = "ringing"
@@ -449,7 +463,14 @@ class Call:
         headers = self._contact_headers(incoming)
         headers.add("Content-Type", "application/sdp")
         ok = make_response(request, 200, to_tag=self._to_tag, headers=headers, body=self._answer_sdp)
-        self.dialog = Dialog.from_uas(request, ok)
+        try:
+            self.dialog = Dialog.from_uas(request, ok)
+        except (ParseError, ValueError) as exc:
+            # an INVITE we cannot hold a dialog with: say so to the caller and end, never stay ringing
+            log.info("cannot answer: %s", exc)
+            self._respond(make_response(request, 400, f"Bad Request ({exc})"[:100], to_tag=self._to_tag))
+            await self._end(f"cannot answer: {exc}", 400)
+            return
         self.hooks.on_dialog(self)
         self._ok = ok
         self._respond(ok)

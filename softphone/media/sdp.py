@@ -931,7 +931,13 @@ class _Parser:
             fmt_text, _, rest = _need(name, value).partition(" ")
             fmt = str(_number(fmt_text, "payload type", _MAX_PT))
             if name == "rtpmap":
-                rtpmap = _parse_rtpmap(rest)
+                try:
+                    rtpmap = _parse_rtpmap(rest)
+                except SdpError:
+                    # "a=rtpmap:31 LPC" (RFC 4475 §3.1.1.3) has no clock rate: an attribute we cannot read,
+                    # for a format we would not use anyway, is kept as it is rather than refusing the offer
+                    media.attributes.append((name, value))
+                    return
                 if fmt in media.formats:
                     self.rtpmaps[fmt] = rtpmap
                 else:

@@ -378,7 +378,8 @@ class AudioCallMedia:
         except NegotiationError as exc:
             raise self.error_type(exc.warning, exc.status) from None
         except SdpError as exc:
-            raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 400) from None
+            # an offer we cannot use: 488 with the reason in a Warning (400 is for broken SIP, §21.4.26)
+            raise self.error_type(f'399 softphone "Bad SDP: {exc}"', 488) from None
         self._apply_checked(negotiated)
         self._apply_ice(negotiated, controlling=False)
         return description.serialize()

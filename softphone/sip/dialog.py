@@ -138,7 +138,8 @@ class Dialog:
         """The dialog the UAS creates when it sends ``response`` (1xx or 2xx, with a To tag) (§12.1.1).
 
         The route set is the request's Record-Route in order; the remote target the request's
-        Contact; the local tag the response's To tag.
+        Contact; the local tag the response's To tag. An RFC 2543 request has no Contact (RFC 4475
+        §3.4.1 asks us to accept it): its From URI is where RFC 2543 sent later requests, and stands in.
         """
         if not 101 <= response.status <= 299:
             raise ValueError(f"a {response.status} response does not create a dialog")
@@ -147,7 +148,10 @@ class Dialog:
             raise ValueError("the response needs a To tag to create a dialog")
         target = _contact_uri(request)
         if target is None:
-            raise ParseError("the request has no Contact to use as the remote target")
+            sender = request.from_.uri
+            if not isinstance(sender, SipUri):
+                raise ParseError("the request has no Contact, and its From is no SIP URI to use instead")
+            target = sender
         return cls(
             call_id=request.call_id,
             local_tag=local_tag,
