@@ -142,3 +142,34 @@ def test_pcmu_call_through_kamailio_carries_speech(
     assert m.pesq_nb is not None and m.pesq_nb >= 3.5, m
     assert m.rms_ratio == pytest.approx(1.0, abs=0.1), m
     assert max(cpu.values()) < 25.0, cpu  # a spinning audio device would show ~100 %
+
+
+def test_a_control_port_taken_before_baresip_binds_it_is_chosen_again(
+    make_baresip: BaresipFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The free port picked for baresip's control channel can be bound by another process before baresip
+    binds it; a connection would then reach that process. The helper sees baresip's bind error and starts
+    again on new ports (this made a DTMF test fail once in CI)."""
+    import socket
+
+    from tests.peers import baresip as peer
+
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    calls = {"n": 0}
+    real = peer._free_port
+
+    def first_one_taken(host: str, *, pair: bool = False) -> int:
+        calls["n"] += 1
+        return taken if not pair and calls["n"] == 2 else real(host, pair=pair)  # the first ctrl port
+
+    monkeypatch.setattr(peer, "_free_port", first_one_taken)
+    try:
+        bob = make_baresip(user="bob")
+        assert bob.ctrl_port != taken
+        assert "Address already in use" in bob.log_text()  # it did meet the squatter
+        assert bob.command("reginfo")["ok"] is not None  # and talks to the real baresip now
+    finally:
+        squatter.close()

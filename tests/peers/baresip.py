@@ -115,6 +115,10 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _counter = itertools.count(1)
 
 
+class _PortTaken(Exception):
+    """baresip could not bind a port that was free a moment before."""
+
+
 class BaresipError(RuntimeError):
     """baresip failed to start, a command failed, or an event did not come."""
 
@@ -281,6 +285,7 @@ class Baresip:
         self._name = f"bs{os.getpid()}-{next(_counter)}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_fh: BinaryIO | None = None
+        self._log_start = 0  # where this launch's part of the log begins
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self._cond = threading.Condition()
@@ -454,7 +459,19 @@ class Baresip:
             self.workdir = Path(tempfile.mkdtemp(prefix="baresip-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.rec_dir.mkdir(exist_ok=True)
-        if not self.sip_port:
+        fixed_sip_port = bool(self.sip_port)
+        for attempt in range(3):
+            try:
+                return self._launch(fixed_sip_port)
+            except _PortTaken as exc:
+                # another process bound a port between our check and baresip's bind (its ctrl_tcp then
+                # fails, and a connection to that port would reach the other process): new ports, again
+                if attempt == 2:
+                    raise BaresipError(str(exc)) from None
+        return self
+
+    def _launch(self, fixed_sip_port: bool) -> Baresip:
+        if not fixed_sip_port:
             self.sip_port = _free_port(self.host, pair=True)
         self.ctrl_port = _free_port(self.host)
         self.rtp_ports = _free_rtp_range(self.host, 40)
@@ -466,6 +483,7 @@ class Baresip:
             cmd.append("-s")
         if self.verbose:
             cmd.append("-v")
+        self._log_start = len(self.log_text())
         self._log_fh = open(self.log_path, "ab")  # noqa: SIM115
         self._proc = subprocess.Popen(
             cmd,
@@ -485,6 +503,15 @@ class Baresip:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         last_err = ""
+        start = self._log_start  # this launch's part of the log (a retry appends to it)
+        while "baresip is ready." not in self.log_text()[start:]:
+            if self._proc is None or self._proc.poll() is not None:
+                raise BaresipError(f"baresip exited early:\n{self.log_text()[-4000:]}")
+            if time.monotonic() > deadline:
+                raise BaresipError(f"baresip not ready:\n{self.log_text()[-4000:]}")
+            time.sleep(0.02)
+        if "Address already in use" in self.log_text()[start:]:
+            raise _PortTaken(f"a port of baresip was taken:\n{self.log_text()[start:][-2000:]}")
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
                 raise BaresipError(f"baresip exited early:\n{self.log_text()[-4000:]}")
